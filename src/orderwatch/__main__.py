@@ -1,0 +1,5 @@
+"""`python -m orderwatch` runs the command-line interface."""
+
+from orderwatch.entrypoints.cli.main import app
+
+app()

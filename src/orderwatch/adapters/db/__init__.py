@@ -1,0 +1,1 @@
+"""The SQL database: tables, engine, unit of work, repositories, locking and outbox."""

@@ -1,0 +1,349 @@
+"""Every table of OrderWatch, as SQLAlchemy 2 typed declarative rows (D1, U11).
+
+Conventions: integer surrogate keys, the shop's or carrier's own identifiers in ``ref``
+columns with unique constraints (they are what the API speaks), times as aware UTC
+``DateTime(timezone=True)``, money in integer cents. Constraint names follow
+``NAMING_CONVENTION`` so Alembic migrations are stable on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are stored as naive
+    UTC and given their zone back on read. Naive input is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Ts = UtcDateTime()
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# ------------------------------------------------------------------ master data
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    person_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    zip_prefix: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2), default="BR")
+    address_line: Mapped[str | None] = mapped_column(String(300))
+
+
+class SupplierRow(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    zip_prefix: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(64))
+    dispatch_sla_hours: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str | None] = mapped_column(String(120))
+    weight_g: Mapped[int | None] = mapped_column(Integer)
+    length_cm: Mapped[int | None] = mapped_column(Integer)
+    height_cm: Mapped[int | None] = mapped_column(Integer)
+    width_cm: Mapped[int | None] = mapped_column(Integer)
+    photos: Mapped[int | None] = mapped_column(Integer)
+
+
+class CarrierRow(Base):
+    __tablename__ = "carriers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tracking_url_template: Mapped[str | None] = mapped_column(String(500))
+
+
+class ZipLocationRow(Base):
+    """Centroid of a postal-code prefix (from Olist's geolocation table), for distances (D2)."""
+
+    __tablename__ = "zip_locations"
+    zip_prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    city: Mapped[str | None] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(64))
+
+
+# ------------------------------------------------------------------ orders
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="BRL")
+    value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchased_at: Mapped[datetime] = mapped_column(Ts, index=True)
+    approved_at: Mapped[datetime | None] = mapped_column(Ts)
+    invoiced_at: Mapped[datetime | None] = mapped_column(Ts)
+    processing_at: Mapped[datetime | None] = mapped_column(Ts)
+    canceled_at: Mapped[datetime | None] = mapped_column(Ts)
+    unavailable_at: Mapped[datetime | None] = mapped_column(Ts)
+    promised_at: Mapped[datetime | None] = mapped_column(Ts, index=True)
+    handed_over_at: Mapped[datetime | None] = mapped_column(Ts)
+    delivered_at: Mapped[datetime | None] = mapped_column(Ts, index=True)
+    # Denormalized for list filters; maintained by the ingestion service in the same transaction.
+    carrier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin_region: Mapped[str | None] = mapped_column(String(64))
+    destination_region: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(32), default="api")
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    updated_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class OrderLineRow(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    freight_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    dispatch_deadline: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class OrderEventRow(Base):
+    """Order milestones (placed, approved, canceled ...) on the order's timeline."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "milestone"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(Ts)
+    source: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("order_id", "sequence"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(32))
+    installments: Mapped[int] = mapped_column(Integer, default=1)
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedbackRow(Base):
+    """A customer's rating and comment on an order (D6); Olist reviews land here."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("order_id", "ref"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(Ts)
+    answered_at: Mapped[datetime | None] = mapped_column(Ts)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+# ------------------------------------------------------------------ shipments and tracking
+
+
+class ShipmentRow(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("carrier_id", "tracking_number"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), index=True)
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    origin_region: Mapped[str | None] = mapped_column(String(64))
+    destination_region: Mapped[str | None] = mapped_column(String(64))
+    promised_at: Mapped[datetime | None] = mapped_column(Ts)
+    # The folded ShipmentState (domain/shipments.py); recomputable from tracking_events.
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    status_at: Mapped[datetime | None] = mapped_column(Ts)
+    status_precedence: Mapped[int] = mapped_column(Integer, default=-1)
+    last_scan_at: Mapped[datetime | None] = mapped_column(Ts)
+    handed_over_at: Mapped[datetime | None] = mapped_column(Ts)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(Ts)
+    delivered_at: Mapped[datetime | None] = mapped_column(Ts)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    updated_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class TrackingEventRow(Base):
+    """One normalized carrier scan; ``fingerprint`` makes the same scan twice one row."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "fingerprint"),
+        Index("ix_tracking_events_shipment_time", "shipment_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(Ts)
+    received_at: Mapped[datetime] = mapped_column(Ts)
+    raw_code: Mapped[str | None] = mapped_column(String(64))
+    raw_text: Mapped[str | None] = mapped_column(String(500))
+    location: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+
+
+# ------------------------------------------------------------------ platform
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class ApiKeyRow(Base):
+    """An integration's API key: only a hash of the secret is stored; scopes are permissions."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    revoked_at: Mapped[datetime | None] = mapped_column(Ts)
+    last_used_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class WebhookSecretRow(Base):
+    """Inbound webhook secrets per source; two may be active at once for rotation."""
+
+    __tablename__ = "webhook_secrets"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    secret: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    retired_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class IdempotencyKeyRow(Base):
+    """The first answer to a request with an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class RejectedItemRow(Base):
+    """An input that could not be accepted, kept for inspection and re-submission (D1)."""
+
+    __tablename__ = "rejected_items"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[Any] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(Ts, index=True)
+
+
+class OutboxRow(Base):
+    """A side effect recorded in the transaction that caused it, dispatched by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Ts)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    sent_at: Mapped[datetime | None] = mapped_column(Ts)

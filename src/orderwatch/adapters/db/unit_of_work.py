@@ -1,0 +1,43 @@
+"""The SQLAlchemy unit of work: one session, one transaction, rollback unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderwatch.adapters.db.ingest_store import SqlIngestStore
+from orderwatch.adapters.db.outbox import SqlOutbox
+from orderwatch.adapters.db.repositories import SqlRejects
+
+
+class SqlAlchemyUnitOfWork:
+    """``with uow: ...; uow.commit()``; re-enterable, a fresh session each time."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.ingest = SqlIngestStore(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.rejects = SqlRejects(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

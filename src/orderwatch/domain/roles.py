@@ -1,0 +1,74 @@
+"""Staff roles and what each may do (D13, U2): the single permission table of OrderWatch.
+
+A role is granted a set of permissions; every page, API route and service checks a permission,
+never a role name, so that changing who may do what is one edit here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Staff roles from the emergency plan's organization (U2)."""
+
+    admin = "admin"
+    leadership = "leadership"
+    cs_agent = "cs_agent"
+    logistics_agent = "logistics_agent"
+    supply_chain = "supply_chain"
+
+
+class Permission(StrEnum):
+    """Things a person or an API key may do."""
+
+    orders_read = "orders:read"
+    orders_write = "orders:write"
+    events_write = "events:write"
+    customers_read_pii = "customers:read_pii"
+    shipments_write = "shipments:write"
+    suppliers_read = "suppliers:read"
+    suppliers_write = "suppliers:write"
+    rejects_read = "rejects:read"
+    users_manage = "users:manage"
+    integrations_manage = "integrations:manage"
+    reports_read = "reports:read"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.leadership: frozenset(
+        {
+            Permission.orders_read,
+            Permission.customers_read_pii,
+            Permission.suppliers_read,
+            Permission.reports_read,
+            Permission.rejects_read,
+        }
+    ),
+    Role.cs_agent: frozenset(
+        {Permission.orders_read, Permission.customers_read_pii, Permission.reports_read}
+    ),
+    Role.logistics_agent: frozenset(
+        {
+            Permission.orders_read,
+            Permission.shipments_write,
+            Permission.events_write,
+            Permission.rejects_read,
+            Permission.reports_read,
+        }
+    ),
+    Role.supply_chain: frozenset(
+        {
+            Permission.orders_read,
+            Permission.suppliers_read,
+            Permission.suppliers_write,
+            Permission.reports_read,
+        }
+    ),
+}
+
+
+def role_allows(role: Role, permission: Permission) -> bool:
+    """Whether ``role`` holds ``permission``."""
+    return permission in ROLE_PERMISSIONS[role]
