@@ -45,7 +45,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text("select 1"))
-    except Exception as error:  # noqa: BLE001 - any connection failure means "no server"
+    except Exception as error:
         admin.dispose()
         missing(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
     name = f"orderwatch_test_{uuid.uuid4().hex[:10]}"

@@ -50,7 +50,9 @@ def make_order(
     )
 
 
-def make_shipment(*, order_ref: str, carrier: str = "correios", tracking: str | None = None) -> UpsertShipment:
+def make_shipment(
+    *, order_ref: str, carrier: str = "correios", tracking: str | None = None
+) -> UpsertShipment:
     return UpsertShipment(
         order_ref=order_ref, carrier_code=carrier, tracking_number=tracking or unique("TRK"),
         origin_region="SP", destination_region="RJ",

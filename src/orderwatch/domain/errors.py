@@ -1,11 +1,11 @@
 """The exceptions the domain and services raise, as one documented tree.
 
-    OrderWatchError
-    ├── ValidationFailed        bad input: names the field, the value and the problem
-    ├── NotFound                a referenced order/shipment/carrier does not exist
-    ├── Conflict                the request contradicts what is stored (e.g. idempotency key reuse)
-    ├── PermissionDenied        the caller's role or API key lacks a permission
-    └── AuthenticationFailed    no valid credentials, or a webhook signature that does not verify
+OrderWatchError
+├── ValidationFailed        bad input: names the field, the value and the problem
+├── NotFound                a referenced order/shipment/carrier does not exist
+├── Conflict                the request contradicts what is stored (e.g. idempotency key reuse)
+├── PermissionDenied        the caller's role or API key lacks a permission
+└── AuthenticationFailed    no valid credentials, or a webhook signature that does not verify
 """
 
 from __future__ import annotations

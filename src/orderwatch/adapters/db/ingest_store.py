@@ -27,6 +27,7 @@ from orderwatch.adapters.db.tables import (
     ShipmentRow,
     SupplierRow,
     TrackingEventRow,
+    table_of,
 )
 from orderwatch.domain.commands import CustomerData, UpsertOrder, UpsertShipment
 from orderwatch.domain.orders import OrderMilestone, OrderStatus
@@ -35,9 +36,9 @@ from orderwatch.domain.types import Language
 from orderwatch.services.ports import NewEvent, OrderRecord, ShipmentRecord
 
 _REF_TABLES: dict[str, tuple[Table, str]] = {
-    "supplier": (SupplierRow.__table__, "ref"),  # type: ignore[dict-item]
-    "product": (ProductRow.__table__, "ref"),  # type: ignore[dict-item]
-    "carrier": (CarrierRow.__table__, "code"),  # type: ignore[dict-item]
+    "supplier": (table_of(SupplierRow), "ref"),
+    "product": (table_of(ProductRow), "ref"),
+    "carrier": (table_of(CarrierRow), "code"),
 }
 _MILESTONE_COLUMNS = {
     OrderMilestone.approved: "approved_at",
@@ -56,7 +57,8 @@ def _ids_by(session: Session, column: Any, key_column: Any, keys: Iterable[Any])
     keys = list(keys)
     found: dict[Any, int] = {}
     for part in chunks(keys, columns=1):
-        found.update((k, i) for k, i in session.execute(select(key_column, column).where(key_column.in_(part))))
+        rows = session.execute(select(key_column, column).where(key_column.in_(part)))
+        found.update((k, i) for k, i in rows)
     return found
 
 
@@ -94,9 +96,9 @@ class SqlIngestStore:
             }
             for c in latest.values()
         ]
-        table = CustomerRow.__table__
+        table = table_of(CustomerRow)
         for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))  # type: ignore[arg-type]
+            statement = insert_for(self.session, table).values(list(part))
             updatable = {k: statement.excluded[k] for k in rows[0] if k != "ref"}
             self.session.execute(statement.on_conflict_do_update(index_elements=["ref"], set_=updatable))
         return _ids_by(self.session, CustomerRow.id, CustomerRow.ref, latest)
@@ -133,9 +135,9 @@ class SqlIngestStore:
                 "status": OrderStatus.placed.value, "created_at": now, "updated_at": now,
             }
             rows.append(row)
-        table = OrderRow.__table__
+        table = table_of(OrderRow)
         for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))  # type: ignore[arg-type]
+            statement = insert_for(self.session, table).values(list(part))
             excluded = statement.excluded
             # Keep stored values where the update leaves a field out (no customer, no lines ...).
             updates = {
@@ -173,8 +175,8 @@ class SqlIngestStore:
             for o in latest.values()
             for ln in o.lines
         ]
-        for part in chunks(rows, columns=8):
-            self.session.execute(OrderLineRow.__table__.insert(), list(part))
+        for line_part in chunks(rows, columns=8):
+            self.session.execute(table_of(OrderLineRow).insert(), list(line_part))
 
     def record_milestones(
         self, rows: Sequence[tuple[int, OrderMilestone, datetime, str]], *, now: datetime
@@ -185,9 +187,9 @@ class SqlIngestStore:
             {"order_id": oid, "milestone": m.value, "occurred_at": at, "source": src, "received_at": now}
             for oid, m, at, src in rows
         ]
-        table = OrderEventRow.__table__
+        table = table_of(OrderEventRow)
         for part in chunks(values, columns=5):
-            statement = insert_for(self.session, table).values(list(part))  # type: ignore[arg-type]
+            statement = insert_for(self.session, table).values(list(part))
             self.session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["order_id", "milestone"],
@@ -201,8 +203,8 @@ class SqlIngestStore:
                 by_column[column].append({"b_id": oid, "b_at": at})
         for column, params in by_column.items():
             self.session.execute(
-                update(OrderRow.__table__)
-                .where(OrderRow.__table__.c.id == bindparam("b_id"))
+                update(table_of(OrderRow))
+                .where(table_of(OrderRow).c.id == bindparam("b_id"))
                 .values({column: bindparam("b_at")}),
                 params,
                 execution_options={"synchronize_session": False},
@@ -232,9 +234,9 @@ class SqlIngestStore:
             }
             for s in latest.values()
         ]
-        table = ShipmentRow.__table__
+        table = table_of(ShipmentRow)
         for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))  # type: ignore[arg-type]
+            statement = insert_for(self.session, table).values(list(part))
             excluded = statement.excluded
             self.session.execute(
                 statement.on_conflict_do_update(
@@ -255,7 +257,7 @@ class SqlIngestStore:
              "b_origin": s.origin_region, "b_destination": s.destination_region}
             for s in latest.values()
         ]
-        orders = OrderRow.__table__
+        orders = table_of(OrderRow)
         self.session.execute(
             update(orders)
             .where(orders.c.id == bindparam("b_id"))
@@ -273,11 +275,11 @@ class SqlIngestStore:
         keys = list(keys)
         if not keys:
             return {}
-        shipments, carriers = ShipmentRow.__table__, CarrierRow.__table__
+        shipments, carriers = table_of(ShipmentRow), table_of(CarrierRow)
         query = select(shipments, carriers.c.code.label("carrier_code")).join(
             carriers, carriers.c.id == shipments.c.carrier_id
         )
-        rows = []
+        rows: list[Any] = []
         for part in chunks(keys, columns=2):
             rows.extend(
                 self.session.execute(
@@ -288,7 +290,7 @@ class SqlIngestStore:
             lock_orders(self.session, {row.order_id for row in rows})
             # Re-read under the lock: another transaction may have folded events meanwhile.
             ids = [row.id for row in rows]
-            rows = self.session.execute(query.where(shipments.c.id.in_(ids))).all()
+            rows = list(self.session.execute(query.where(shipments.c.id.in_(ids))).all())
         return {
             (row.carrier_code, row.tracking_number): ShipmentRecord(
                 id=row.id, order_id=row.order_id, carrier_code=row.carrier_code,
@@ -298,7 +300,7 @@ class SqlIngestStore:
         }
 
     def insert_events(self, events: Sequence[NewEvent], *, now: datetime) -> set[tuple[int, str]]:
-        table = TrackingEventRow.__table__
+        table = table_of(TrackingEventRow)
         inserted: set[tuple[int, str]] = set()
         rows = [
             {
@@ -311,7 +313,7 @@ class SqlIngestStore:
         for part in chunks(rows, columns=9):
             statement = (
                 insert_for(self.session, table)
-                .values(list(part))  # type: ignore[arg-type]
+                .values(list(part))
                 .on_conflict_do_nothing(index_elements=["shipment_id", "fingerprint"])
                 .returning(table.c.shipment_id, table.c.fingerprint)
             )
@@ -319,13 +321,13 @@ class SqlIngestStore:
         return inserted
 
     def save_shipment_states(self, states: Mapping[int, ShipmentState], *, now: datetime) -> None:
-        table = ShipmentRow.__table__
+        table = table_of(ShipmentRow)
         params = [
             {"b_id": sid, "b_status": s.status.value, "b_updated_at": now}
             | {f"b_{c}": getattr(s, c) for c in _STATE_COLUMNS}
             for sid, s in states.items()
         ]
-        values = {c: bindparam(f"b_{c}") for c in _STATE_COLUMNS}
+        values: dict[str, Any] = {c: bindparam(f"b_{c}") for c in _STATE_COLUMNS}
         self.session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -338,7 +340,7 @@ class SqlIngestStore:
 
     def load_orders(self, order_ids: Iterable[int]) -> dict[int, OrderRecord]:
         ids = list(order_ids)
-        orders = OrderRow.__table__
+        orders = table_of(OrderRow)
         result: dict[int, OrderRecord] = {}
         for part in chunks(ids, columns=1):
             for row in self.session.execute(select(orders).where(orders.c.id.in_(part))):
@@ -354,7 +356,7 @@ class SqlIngestStore:
 
     def load_shipment_states(self, order_ids: Iterable[int]) -> dict[int, list[ShipmentState]]:
         ids = list(order_ids)
-        table = ShipmentRow.__table__
+        table = table_of(ShipmentRow)
         result: dict[int, list[ShipmentState]] = defaultdict(list)
         for part in chunks(ids, columns=1):
             for row in self.session.execute(select(table).where(table.c.order_id.in_(part))):
@@ -364,7 +366,7 @@ class SqlIngestStore:
     def save_order_derivations(
         self, rows: Mapping[int, tuple[OrderStatus, datetime | None, datetime | None]], *, now: datetime
     ) -> None:
-        table = OrderRow.__table__
+        table = table_of(OrderRow)
         self.session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))

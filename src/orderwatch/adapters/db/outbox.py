@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.dialect import chunks, insert_for
-from orderwatch.adapters.db.tables import OutboxRow
+from orderwatch.adapters.db.tables import OutboxRow, table_of
 from orderwatch.services.ports import OutboxMessage
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -23,7 +23,8 @@ MAX_BACKOFF = timedelta(hours=1)
 
 def next_attempt_delay(attempts: int) -> timedelta:
     """30 s after the first failure, doubling, never more than an hour."""
-    return min(timedelta(seconds=30) * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    delay: timedelta = timedelta(seconds=30) * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
 
 
 class SqlOutbox:
@@ -43,7 +44,7 @@ class SqlOutbox:
         written = 0
         for part in chunks(rows, columns=7):
             result = self.session.execute(
-                insert_for(self.session, OutboxRow.__table__)
+                insert_for(self.session, table_of(OutboxRow))
                 .values(list(part))
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
             )

@@ -9,7 +9,7 @@ columns with unique constraints (they are what the API speaks), times as aware U
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -72,6 +73,11 @@ class Base(DeclarativeBase):
     """Declarative base carrying the shared metadata."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(row: type[Base]) -> Table:
+    """The Core ``Table`` of a declarative row class (typed, for Core statements)."""
+    return cast(Table, row.__table__)
 
 
 # ------------------------------------------------------------------ master data

@@ -1,0 +1,42 @@
+"""The FastAPI application: JSON API, webhooks, staff web pages and static assets in one process."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from orderwatch import __version__
+from orderwatch.bootstrap import App, build_app
+from orderwatch.entrypoints.api.errors import install_error_handlers
+from orderwatch.entrypoints.api.routers import events, orders, rejects, shipments, webhooks
+from orderwatch.entrypoints.web.routes import auth as web_auth
+from orderwatch.entrypoints.web.routes import home as web_home
+from orderwatch.entrypoints.web.routes import orders as web_orders
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(application: App | None = None) -> FastAPI:
+    """Build the ASGI app around ``application`` (the environment's when omitted)."""
+    application = application or build_app()
+    api = FastAPI(
+        title="OrderWatch",
+        version=__version__,
+        description="Orders, shipments and tracking events from shops and carriers (D1).",
+    )
+    api.state.orderwatch = application
+    install_error_handlers(api)
+
+    api.include_router(orders.router, prefix=f"{API_PREFIX}/orders", tags=["orders"])
+    api.include_router(shipments.router, prefix=f"{API_PREFIX}/shipments", tags=["shipments"])
+    api.include_router(events.router, prefix=f"{API_PREFIX}/events", tags=["tracking events"])
+    api.include_router(rejects.router, prefix=f"{API_PREFIX}/rejects", tags=["rejected items"])
+    api.include_router(webhooks.router, prefix=f"{API_PREFIX}/webhooks", tags=["carrier webhooks"])
+    api.include_router(web_auth.router, include_in_schema=False)
+    api.include_router(web_home.router, include_in_schema=False)
+    api.include_router(web_orders.router, include_in_schema=False)
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return api

@@ -1,0 +1,7 @@
+"""`/api/v1/webhooks` routes (filled in by the foundation work, issue 2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

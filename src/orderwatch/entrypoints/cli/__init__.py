@@ -1,0 +1,1 @@
+"""The ``orderwatch`` command line (Typer + Rich), one module per command group."""

@@ -1,0 +1,7 @@
+"""Staff web pages: home (filled in by the foundation work, issue 2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
