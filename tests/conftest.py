@@ -110,3 +110,12 @@ def sqlite_app(tmp_path: Path, clock: SimulatedClock) -> Iterator[App]:
     Base.metadata.create_all(application.engine)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_per_test() -> Iterator[None]:
+    """Collect after every test, so a leaked connection is reported at the test that leaked it."""
+    yield
+    import gc
+
+    gc.collect()

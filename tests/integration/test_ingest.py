@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from tests.conftest import START
-from tests.factories import make_event, make_order, make_shipment
 
 from orderwatch.adapters.db.tables import (
     OrderRow,
@@ -19,6 +17,8 @@ from orderwatch.bootstrap import App
 from orderwatch.domain.orders import OrderStatus
 from orderwatch.domain.shipments import ShipmentStatus
 from orderwatch.services.ingest import ingest_events, ingest_orders, ingest_shipments, summarize
+from tests.conftest import START
+from tests.factories import make_event, make_order, make_shipment
 
 
 def _count(app: App, table: type) -> int:
@@ -65,7 +65,8 @@ def test_same_event_twice_is_stored_once(app: App) -> None:
     again = ingest_events(app.uow(), [event], clock=app.clock)
 
     assert [(o.result, o.reason) for o in batch] == [
-        ("accepted", None), ("duplicate", "same event earlier in this batch"),
+        ("accepted", None),
+        ("duplicate", "same event earlier in this batch"),
     ]
     assert [o.result for o in again] == ["duplicate"]
     assert _count(app, TrackingEventRow) == 1
@@ -99,7 +100,7 @@ def test_status_changes_write_outbox_rows_once(app: App) -> None:
 
     with app.session_factory() as session:
         topics = session.scalars(select(OutboxRow.topic).order_by(OutboxRow.id)).all()
-    assert topics[len(before):] == ["shipment.status_changed", "order.status_changed"]
+    assert topics[len(before) :] == ["shipment.status_changed", "order.status_changed"]
 
 
 def test_order_update_keeps_fields_that_are_not_given(app: App) -> None:
@@ -115,3 +116,33 @@ def test_order_update_keeps_fields_that_are_not_given(app: App) -> None:
     assert row.promised_at == order.promised_at
     assert row.value_cents == 6_000
     assert row.customer_id is not None
+
+
+def test_concurrent_writers_to_one_shipment_lose_no_event(app: App) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, tracking = _seed(app)
+    base = START - timedelta(days=1)
+    batches = [
+        [
+            make_event(
+                tracking=tracking, status=ShipmentStatus.in_transit, at=base + timedelta(minutes=w * 100 + i)
+            )
+            for i in range(20)
+        ]
+        for w in range(4)
+    ]
+    last = max(e.occurred_at for batch in batches for e in batch)
+
+    def post(batch: list) -> None:  # type: ignore[type-arg]
+        for event in batch:
+            ingest_events(app.uow(), [event], clock=app.clock)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(post, batches))
+
+    with app.session_factory() as session:
+        shipment = session.scalars(select(ShipmentRow)).one()
+    assert shipment.event_count == 80
+    assert shipment.last_scan_at == last
+    assert _count(app, TrackingEventRow) == 80

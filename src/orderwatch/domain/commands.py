@@ -94,3 +94,51 @@ class EventOutcome:
     result: str
     reason: str | None = None
     shipment_status: ShipmentStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMilestone:
+    """An order-level milestone (approved, invoiced, canceled ...) at a moment."""
+
+    order_ref: str
+    milestone: OrderMilestone
+    occurred_at: datetime
+    source: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFeedback:
+    """A customer's rating (1–5) of an order (D6); (ref, order_ref) identify it (Olist reuses ids)."""
+
+    ref: str
+    order_ref: str
+    score: int
+    title: str | None = None
+    comment: str | None = None
+    created_at: datetime | None = None
+    answered_at: datetime | None = None
+    source: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPayment:
+    """One payment of an order; (order_ref, sequence) identify it."""
+
+    order_ref: str
+    sequence: int
+    method: str
+    installments: int
+    value_cents: int
+
+
+Command = (
+    UpsertOrder | UpsertShipment | RecordTrackingEvent | RecordMilestone | RecordFeedback | RecordPayment
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedCommand:
+    """A command and the moment it happened, for replaying a history in simulated time."""
+
+    at: datetime
+    command: Command

@@ -78,16 +78,17 @@ class OrderFacts:
 def derive_order_status(facts: OrderFacts) -> OrderStatus:
     """The order status from its milestones and shipments.
 
-    Cancellation wins over everything except a delivery that already happened (Olist has six
-    canceled orders with a delivery date: the parcel still arrived, the money was refunded).
+    The shop's cancellation is authoritative, even when a parcel still arrived (Olist has six
+    canceled orders with a delivery date: the sale was undone, so the order is not "delivered"
+    in the delay statistics either).
     """
-    delivered = [s for s in facts.shipments if s.delivered_at is not None]
-    if facts.shipments and len(delivered) == len(facts.shipments):
-        return OrderStatus.delivered
     if OrderMilestone.canceled in facts.milestones:
         return OrderStatus.canceled
     if OrderMilestone.unavailable in facts.milestones:
         return OrderStatus.unavailable
+    delivered = [s for s in facts.shipments if s.delivered_at is not None]
+    if facts.shipments and len(delivered) == len(facts.shipments):
+        return OrderStatus.delivered
     if delivered:
         return OrderStatus.partially_delivered
     if facts.shipments and all(s.status in UNDELIVERABLE_STATUSES for s in facts.shipments):

@@ -27,12 +27,19 @@ from typing import TypeVar
 
 from orderwatch.domain.commands import (
     EventOutcome,
+    RecordMilestone,
     RecordTrackingEvent,
     UpsertOrder,
     UpsertShipment,
 )
 from orderwatch.domain.errors import ValidationFailed
-from orderwatch.domain.orders import OrderFacts, OrderMilestone, OrderStatus, derive_order_status
+from orderwatch.domain.orders import (
+    OrderFacts,
+    OrderMilestone,
+    OrderStatus,
+    derive_order_status,
+    order_delivered_at,
+)
 from orderwatch.domain.shipments import EventFact, ShipmentState, fold_event
 from orderwatch.domain.types import Language
 from orderwatch.services.ports import Clock, NewEvent, OutboxMessage, ShipmentRecord, UnitOfWork
@@ -144,6 +151,7 @@ def ingest_orders(uow: UnitOfWork, orders: Sequence[UpsertOrder], *, clock: Cloc
     with uow:
         customers = [o.customer for _, o in valid if o.customer is not None]
         customer_ids = uow.ingest.upsert_customers(customers)
+        existing = set(uow.ingest.find_order_ids({o.ref for _, o in valid}))
         order_ids = uow.ingest.upsert_orders([o for _, o in valid], customer_ids, now=now)
         with_lines = [o for _, o in valid if o.lines]
         if with_lines:
@@ -154,16 +162,56 @@ def ingest_orders(uow: UnitOfWork, orders: Sequence[UpsertOrder], *, clock: Cloc
                 "product", {ln.product_ref for o in with_lines for ln in o.lines if ln.product_ref}
             )
             uow.ingest.replace_order_lines(with_lines, order_ids, supplier_ids, product_ids)
-        milestones = [
-            (order_ids[o.ref], milestone, moment, o.source)
+        # One row per (order, milestone): the purchase is always "placed", and a later mention of
+        # the same milestone in the batch (a retried update) wins.
+        milestones = {
+            (order_ids[o.ref], milestone): (order_ids[o.ref], milestone, moment, o.source)
             for _, o in valid
             for milestone, moment in ((OrderMilestone.placed, o.purchased_at), *o.milestones)
-        ]
-        uow.ingest.record_milestones(milestones, now=now)
-        _rederive_orders(uow, set(order_ids.values()), now=now)
+        }
+        uow.ingest.record_milestones(list(milestones.values()), now=now)
+        # A new order starts as "placed"; only milestones or stored shipments can change that.
+        _rederive_orders(
+            uow, {order_ids[o.ref] for _, o in valid if o.milestones or o.ref in existing}, now=now
+        )
         uow.commit()
     outcomes.extend(ItemOutcome(index, ACCEPTED, order.ref) for index, order in valid)
     return sorted(outcomes, key=lambda o: o.index)
+
+
+def ingest_milestones(
+    uow: UnitOfWork, milestones: Sequence[RecordMilestone], *, clock: Clock
+) -> list[ItemOutcome]:
+    """Record order milestones (approved, canceled ...) of known orders (one transaction)."""
+    now = clock.now()
+    outcomes: list[ItemOutcome] = []
+    with uow:
+        order_ids = uow.ingest.find_order_ids({m.order_ref for m in milestones})
+        rows: dict[tuple[int, OrderMilestone], tuple[int, OrderMilestone, datetime, str]] = {}
+        for index, item in enumerate(milestones):
+            try:
+                _check_aware("occurred_at", item.occurred_at)
+                if item.order_ref not in order_ids:
+                    raise ValidationFailed("order_ref", "order not found", item.order_ref)
+            except ValidationFailed as error:
+                uow.rejects.add(
+                    source=item.source,
+                    kind="milestone",
+                    reference=item.order_ref[:200],
+                    reason=str(error),
+                    payload=_payload(item),
+                    now=now,
+                )
+                outcomes.append(ItemOutcome(index, REJECTED, item.order_ref, str(error)))
+                continue
+            order_id = order_ids[item.order_ref]
+            rows[(order_id, item.milestone)] = (order_id, item.milestone, item.occurred_at, item.source)
+            outcomes.append(ItemOutcome(index, ACCEPTED, item.order_ref))
+        if rows:
+            uow.ingest.record_milestones(list(rows.values()), now=now)
+            _rederive_orders(uow, {order_id for order_id, _ in rows}, now=now)
+        uow.commit()
+    return outcomes
 
 
 # ------------------------------------------------------------------ shipments
@@ -194,8 +242,12 @@ def ingest_shipments(
                 continue
             reason = f"order_ref: order {shipment.order_ref!r} not found"
             uow.rejects.add(
-                source=shipment.source, kind="shipment", reference=shipment.tracking_number,
-                reason=reason, payload=_payload(shipment), now=now,
+                source=shipment.source,
+                kind="shipment",
+                reference=shipment.tracking_number,
+                reason=reason,
+                payload=_payload(shipment),
+                now=now,
             )
             outcomes.append(ItemOutcome(index, REJECTED, shipment.tracking_number, reason))
         if known:
@@ -231,8 +283,10 @@ def ingest_events(
                 outcomes[index] = _reject_event(uow, index, event, str(error), now=now)
                 continue
             valid.append((index, event))
-        _create_named_shipments(uow, [e for _, e in valid], now=now)
         records = uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for _, e in valid})
+        unknown = [e for _, e in valid if (e.carrier_code, e.tracking_number) not in records]
+        if unknown and _create_named_shipments(uow, unknown, now=now):
+            records |= uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for e in unknown})
         new_events: list[NewEvent] = []
         pending: dict[tuple[int, str], list[int]] = defaultdict(list)
         for index, event in valid:
@@ -263,28 +317,30 @@ def _new_event(shipment_id: int, fp: str, event: RecordTrackingEvent) -> NewEven
         fingerprint=fp,
         status=event.status,
         occurred_at=event.occurred_at,
-        raw_code=event.raw_code,
+        raw_code=event.raw_code[:64] if event.raw_code else None,
         raw_text=event.raw_text[:500] if event.raw_text else None,
         location=event.location[:200] if event.location else None,
         source=event.source,
     )
 
 
-def _create_named_shipments(uow: UnitOfWork, events: Sequence[RecordTrackingEvent], *, now: datetime) -> None:
-    named = {
-        (e.carrier_code, e.tracking_number): e.order_ref for e in events if e.order_ref is not None
-    }
+def _create_named_shipments(uow: UnitOfWork, events: Sequence[RecordTrackingEvent], *, now: datetime) -> bool:
+    """Create the shipments that events name by order; whether any was created."""
+    named = {(e.carrier_code, e.tracking_number): e.order_ref for e in events if e.order_ref}
     if not named:
-        return
+        return False
     order_ids = uow.ingest.find_order_ids({ref for ref in named.values() if ref})
     wanted = [
         UpsertShipment(order_ref=ref, carrier_code=carrier, tracking_number=number, source="event")
         for (carrier, number), ref in named.items()
         if ref in order_ids
     ]
-    if wanted:
-        carrier_ids = uow.ingest.ensure_refs("carrier", {s.carrier_code for s in wanted})
-        uow.ingest.upsert_shipments(wanted, order_ids, carrier_ids, now=now)
+    if not wanted:
+        return False
+    carrier_ids = uow.ingest.ensure_refs("carrier", {s.carrier_code for s in wanted})
+    uow.ingest.upsert_shipments(wanted, order_ids, carrier_ids, now=now)
+    _rederive_orders(uow, {order_ids[s.order_ref] for s in wanted}, now=now)
+    return True
 
 
 def _fold_inserted(
@@ -361,10 +417,7 @@ def _rederive_orders(uow: UnitOfWork, order_ids: set[int], *, now: datetime) -> 
         states = shipments.get(order_id, [])
         status = derive_order_status(OrderFacts(order.milestones, states))
         handed = min((s.handed_over_at for s in states if s.handed_over_at), default=None)
-        delivered_all = [s.delivered_at for s in states]
-        delivered = (
-            max(d for d in delivered_all if d) if states and all(delivered_all) else None
-        )
+        delivered = order_delivered_at(states)
         if (status, handed, delivered) == (order.status, order.handed_over_at, order.delivered_at):
             continue
         changes[order_id] = (status, handed, delivered)
@@ -373,8 +426,12 @@ def _rederive_orders(uow: UnitOfWork, order_ids: set[int], *, now: datetime) -> 
                 OutboxMessage(
                     topic="order.status_changed",
                     idempotency_key=f"order:{order_id}:{status.value}",
-                    payload={"order_id": order_id, "order_ref": order.ref,
-                             "previous": order.status.value, "status": status.value},
+                    payload={
+                        "order_id": order_id,
+                        "order_ref": order.ref,
+                        "previous": order.status.value,
+                        "status": status.value,
+                    },
                 )
             )
     if changes:
@@ -387,8 +444,12 @@ def _reject_event(
     uow: UnitOfWork, index: int, event: RecordTrackingEvent, reason: str, *, now: datetime
 ) -> EventOutcome:
     uow.rejects.add(
-        source=event.source, kind="tracking_event", reference=event.tracking_number,
-        reason=reason, payload=_payload(event), now=now,
+        source=event.source,
+        kind="tracking_event",
+        reference=event.tracking_number,
+        reason=reason,
+        payload=_payload(event),
+        now=now,
     )
     return EventOutcome(index, REJECTED, reason)
 
@@ -417,8 +478,14 @@ def _partition(
     if failures:
         with uow:
             for index, item, reason in failures:
-                uow.rejects.add(source=source_of(item), kind=kind, reference=reference_of(item)[:200],
-                                reason=reason, payload=_payload(item), now=now)
+                uow.rejects.add(
+                    source=source_of(item),
+                    kind=kind,
+                    reference=reference_of(item)[:200],
+                    reason=reason,
+                    payload=_payload(item),
+                    now=now,
+                )
                 outcomes.append(ItemOutcome(index, REJECTED, reference_of(item), reason))
             uow.commit()
     return outcomes, valid

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, delete, func, select, tuple_, update
+from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from orderwatch.adapters.db.bulk import insert_many, update_many
 from orderwatch.adapters.db.dialect import chunks, insert_for
-from orderwatch.adapters.db.locking import lock_orders
+from orderwatch.adapters.db.locking import lock_rows
 from orderwatch.adapters.db.tables import (
     CarrierRow,
     CustomerRow,
@@ -48,8 +49,13 @@ _MILESTONE_COLUMNS = {
     OrderMilestone.unavailable: "unavailable_at",
 }
 _STATE_COLUMNS = (
-    "status_at", "status_precedence", "last_scan_at", "handed_over_at", "first_attempt_at",
-    "delivered_at", "event_count",
+    "status_at",
+    "status_precedence",
+    "last_scan_at",
+    "handed_over_at",
+    "first_attempt_at",
+    "delivered_at",
+    "event_count",
 )
 
 
@@ -89,18 +95,28 @@ class SqlIngestStore:
         latest = {c.ref: c for c in customers}
         rows = [
             {
-                "ref": c.ref, "person_ref": c.person_ref, "name": c.name, "email": c.email,
-                "phone": c.phone, "language": Language.parse(c.language).value,
-                "zip_prefix": c.zip_prefix, "city": c.city, "region": c.region,
-                "country": c.country, "address_line": c.address_line,
+                "ref": c.ref,
+                "person_ref": c.person_ref,
+                "name": c.name,
+                "email": c.email,
+                "phone": c.phone,
+                "language": Language.parse(c.language).value,
+                "zip_prefix": c.zip_prefix,
+                "city": c.city,
+                "region": c.region,
+                "country": c.country,
+                "address_line": c.address_line,
             }
             for c in latest.values()
         ]
-        table = table_of(CustomerRow)
-        for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))
-            updatable = {k: statement.excluded[k] for k in rows[0] if k != "ref"}
-            self.session.execute(statement.on_conflict_do_update(index_elements=["ref"], set_=updatable))
+        insert_many(
+            self.session,
+            table_of(CustomerRow),
+            rows,
+            finish=lambda statement: statement.on_conflict_do_update(
+                index_elements=["ref"], set_={k: statement.excluded[k] for k in rows[0] if k != "ref"}
+            ),
+        )
         return _ids_by(self.session, CustomerRow.id, CustomerRow.ref, latest)
 
     def ensure_refs(self, kind: str, refs: Iterable[str]) -> dict[str, int]:
@@ -112,10 +128,7 @@ class SqlIngestStore:
         missing = [r for r in refs if r not in found]
         if missing:
             rows = [{key: r, "name": r} if kind == "carrier" else {key: r} for r in missing]
-            for part in chunks(rows, columns=2):
-                self.session.execute(
-                    insert_for(self.session, table).values(list(part)).on_conflict_do_nothing()
-                )
+            self.session.execute(insert_for(self.session, table).on_conflict_do_nothing(), rows)
             found.update(_ids_by(self.session, table.c.id, table.c[key], missing))
         return found
 
@@ -128,16 +141,21 @@ class SqlIngestStore:
         rows = []
         for o in latest.values():
             row: dict[str, Any] = {
-                "ref": o.ref, "purchased_at": o.purchased_at, "promised_at": o.promised_at,
-                "currency": o.currency.upper(), "source": o.source,
+                "ref": o.ref,
+                "purchased_at": o.purchased_at,
+                "promised_at": o.promised_at,
+                "currency": o.currency.upper(),
+                "source": o.source,
                 "customer_id": customer_ids.get(o.customer.ref) if o.customer else None,
                 "value_cents": sum(ln.quantity * ln.unit_price_cents + ln.freight_cents for ln in o.lines),
-                "status": OrderStatus.placed.value, "created_at": now, "updated_at": now,
+                "status": OrderStatus.placed.value,
+                "created_at": now,
+                "updated_at": now,
             }
             rows.append(row)
         table = table_of(OrderRow)
-        for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))
+
+        def finish(statement: Any) -> Any:
             excluded = statement.excluded
             # Keep stored values where the update leaves a field out (no customer, no lines ...).
             updates = {
@@ -150,7 +168,9 @@ class SqlIngestStore:
                 ),
                 "updated_at": excluded.updated_at,
             }
-            self.session.execute(statement.on_conflict_do_update(index_elements=["ref"], set_=updates))
+            return statement.on_conflict_do_update(index_elements=["ref"], set_=updates)
+
+        insert_many(self.session, table, rows, finish=finish)
         return _ids_by(self.session, OrderRow.id, OrderRow.ref, latest)
 
     def replace_order_lines(
@@ -166,17 +186,19 @@ class SqlIngestStore:
             self.session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_(part)))
         rows = [
             {
-                "order_id": order_ids[o.ref], "line_no": ln.line_no,
+                "order_id": order_ids[o.ref],
+                "line_no": ln.line_no,
                 "product_id": product_ids.get(ln.product_ref) if ln.product_ref else None,
                 "supplier_id": supplier_ids.get(ln.supplier_ref) if ln.supplier_ref else None,
-                "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents,
-                "freight_cents": ln.freight_cents, "dispatch_deadline": ln.dispatch_deadline,
+                "quantity": ln.quantity,
+                "unit_price_cents": ln.unit_price_cents,
+                "freight_cents": ln.freight_cents,
+                "dispatch_deadline": ln.dispatch_deadline,
             }
             for o in latest.values()
             for ln in o.lines
         ]
-        for line_part in chunks(rows, columns=8):
-            self.session.execute(table_of(OrderLineRow).insert(), list(line_part))
+        insert_many(self.session, table_of(OrderLineRow), rows)
 
     def record_milestones(
         self, rows: Sequence[tuple[int, OrderMilestone, datetime, str]], *, now: datetime
@@ -187,27 +209,30 @@ class SqlIngestStore:
             {"order_id": oid, "milestone": m.value, "occurred_at": at, "source": src, "received_at": now}
             for oid, m, at, src in rows
         ]
-        table = table_of(OrderEventRow)
-        for part in chunks(values, columns=5):
-            statement = insert_for(self.session, table).values(list(part))
-            self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["order_id", "milestone"],
-                    set_={"occurred_at": statement.excluded.occurred_at},
-                )
-            )
+        insert_many(
+            self.session,
+            table_of(OrderEventRow),
+            values,
+            finish=lambda statement: statement.on_conflict_do_update(
+                index_elements=["order_id", "milestone"], set_={"occurred_at": statement.excluded.occurred_at}
+            ),
+        )
         by_column: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for oid, milestone, at, _ in rows:
             column = _MILESTONE_COLUMNS.get(milestone)
             if column:
                 by_column[column].append({"b_id": oid, "b_at": at})
+        orders = table_of(OrderRow)
         for column, params in by_column.items():
-            self.session.execute(
-                update(table_of(OrderRow))
-                .where(table_of(OrderRow).c.id == bindparam("b_id"))
-                .values({column: bindparam("b_at")}),
+            update_many(
+                self.session,
                 params,
-                execution_options={"synchronize_session": False},
+                types={"b_id": orders.c.id.type, "b_at": orders.c[column].type},
+                build=lambda value, column=column: (
+                    update(orders)  # type: ignore[misc]
+                    .where(orders.c.id == value("b_id"))
+                    .values({column: value("b_at")})
+                ),
             )
 
     def find_order_ids(self, refs: Iterable[str]) -> dict[str, int]:
@@ -226,48 +251,66 @@ class SqlIngestStore:
         latest = {(s.carrier_code, s.tracking_number): s for s in shipments}
         rows = [
             {
-                "order_id": order_ids[s.order_ref], "carrier_id": carrier_ids[s.carrier_code],
-                "tracking_number": s.tracking_number, "origin_region": s.origin_region,
-                "destination_region": s.destination_region, "promised_at": s.promised_at,
-                "status": ShipmentStatus.created.value, "status_precedence": -1, "event_count": 0,
-                "created_at": now, "updated_at": now,
+                "order_id": order_ids[s.order_ref],
+                "carrier_id": carrier_ids[s.carrier_code],
+                "tracking_number": s.tracking_number,
+                "origin_region": s.origin_region,
+                "destination_region": s.destination_region,
+                "promised_at": s.promised_at,
+                "status": ShipmentStatus.created.value,
+                "status_precedence": -1,
+                "event_count": 0,
+                "created_at": now,
+                "updated_at": now,
             }
             for s in latest.values()
         ]
         table = table_of(ShipmentRow)
-        for part in chunks(rows, columns=len(rows[0])):
-            statement = insert_for(self.session, table).values(list(part))
+
+        def finish(statement: Any) -> Any:
             excluded = statement.excluded
-            self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["carrier_id", "tracking_number"],
-                    set_={
-                        "origin_region": func.coalesce(excluded.origin_region, table.c.origin_region),
-                        "destination_region": func.coalesce(
-                            excluded.destination_region, table.c.destination_region
-                        ),
-                        "promised_at": func.coalesce(excluded.promised_at, table.c.promised_at),
-                        "updated_at": excluded.updated_at,
-                    },
-                )
+            return statement.on_conflict_do_update(
+                index_elements=["carrier_id", "tracking_number"],
+                set_={
+                    "origin_region": func.coalesce(excluded.origin_region, table.c.origin_region),
+                    "destination_region": func.coalesce(
+                        excluded.destination_region, table.c.destination_region
+                    ),
+                    "promised_at": func.coalesce(excluded.promised_at, table.c.promised_at),
+                    "updated_at": excluded.updated_at,
+                },
             )
+
+        insert_many(self.session, table, rows, finish=finish)
         # The order list filters on carrier and lane without joining shipments.
         params = [
-            {"b_id": order_ids[s.order_ref], "b_carrier": s.carrier_code,
-             "b_origin": s.origin_region, "b_destination": s.destination_region}
+            {
+                "b_id": order_ids[s.order_ref],
+                "b_carrier": s.carrier_code,
+                "b_origin": s.origin_region,
+                "b_destination": s.destination_region,
+            }
             for s in latest.values()
         ]
         orders = table_of(OrderRow)
-        self.session.execute(
-            update(orders)
-            .where(orders.c.id == bindparam("b_id"))
-            .values(
-                carrier_code=bindparam("b_carrier"),
-                origin_region=func.coalesce(bindparam("b_origin"), orders.c.origin_region),
-                destination_region=func.coalesce(bindparam("b_destination"), orders.c.destination_region),
-            ),
+        update_many(
+            self.session,
             params,
-            execution_options={"synchronize_session": False},
+            types={
+                "b_id": orders.c.id.type,
+                "b_carrier": orders.c.carrier_code.type,
+                "b_origin": orders.c.origin_region.type,
+                "b_destination": orders.c.destination_region.type,
+            },
+            build=lambda value: (
+                update(orders)
+                .where(orders.c.id == value("b_id"))
+                .values(
+                    carrier_code=value("b_carrier"),
+                    origin_region=func.coalesce(value("b_origin"), orders.c.origin_region),
+                    destination_region=func.coalesce(value("b_destination"), orders.c.destination_region),
+                )
+            ),
         )
         return {key: 0 for key in latest}
 
@@ -275,26 +318,31 @@ class SqlIngestStore:
         keys = list(keys)
         if not keys:
             return {}
-        shipments, carriers = table_of(ShipmentRow), table_of(CarrierRow)
-        query = select(shipments, carriers.c.code.label("carrier_code")).join(
-            carriers, carriers.c.id == shipments.c.carrier_id
+        shipments, carriers, orders = table_of(ShipmentRow), table_of(CarrierRow), table_of(OrderRow)
+        # Two plain IN lists use the (carrier_id, tracking_number) index on every backend (a
+        # row-value IN does not on SQLite); the rare cross matches are filtered out below.
+        query = (
+            select(shipments, carriers.c.code.label("carrier_code"))
+            .join(carriers, carriers.c.id == shipments.c.carrier_id)
+            .join(orders, orders.c.id == shipments.c.order_id)
+            .where(carriers.c.code.in_(sorted({c for c, _ in keys})))
+            .order_by(orders.c.id, shipments.c.id)
         )
+        # Locking the shipments as well as their orders makes PostgreSQL return the newest
+        # committed shipment state when another transaction held the lock before us.
+        query = lock_rows(self.session, query, of=[shipments, orders])
+        wanted = set(keys)
         rows: list[Any] = []
-        for part in chunks(keys, columns=2):
-            rows.extend(
-                self.session.execute(
-                    query.where(tuple_(carriers.c.code, shipments.c.tracking_number).in_(list(part)))
-                ).all()
-            )
-        if rows and self.session.get_bind().dialect.name != "sqlite":
-            lock_orders(self.session, {row.order_id for row in rows})
-            # Re-read under the lock: another transaction may have folded events meanwhile.
-            ids = [row.id for row in rows]
-            rows = list(self.session.execute(query.where(shipments.c.id.in_(ids))).all())
+        for part in chunks(sorted({n for _, n in keys}), columns=1):
+            found = self.session.execute(query.where(shipments.c.tracking_number.in_(part))).all()
+            rows.extend(row for row in found if (row.carrier_code, row.tracking_number) in wanted)
         return {
             (row.carrier_code, row.tracking_number): ShipmentRecord(
-                id=row.id, order_id=row.order_id, carrier_code=row.carrier_code,
-                tracking_number=row.tracking_number, state=_state_of(row),
+                id=row.id,
+                order_id=row.order_id,
+                carrier_code=row.carrier_code,
+                tracking_number=row.tracking_number,
+                state=_state_of(row),
             )
             for row in rows
         }
@@ -304,20 +352,27 @@ class SqlIngestStore:
         inserted: set[tuple[int, str]] = set()
         rows = [
             {
-                "shipment_id": e.shipment_id, "fingerprint": e.fingerprint, "status": e.status.value,
-                "occurred_at": e.occurred_at, "received_at": now, "raw_code": e.raw_code,
-                "raw_text": e.raw_text, "location": e.location, "source": e.source,
+                "shipment_id": e.shipment_id,
+                "fingerprint": e.fingerprint,
+                "status": e.status.value,
+                "occurred_at": e.occurred_at,
+                "received_at": now,
+                "raw_code": e.raw_code,
+                "raw_text": e.raw_text,
+                "location": e.location,
+                "source": e.source,
             }
             for e in events
         ]
-        for part in chunks(rows, columns=9):
-            statement = (
-                insert_for(self.session, table)
-                .values(list(part))
-                .on_conflict_do_nothing(index_elements=["shipment_id", "fingerprint"])
-                .returning(table.c.shipment_id, table.c.fingerprint)
-            )
-            inserted.update((sid, fp) for sid, fp in self.session.execute(statement))
+        returned = insert_many(
+            self.session,
+            table,
+            rows,
+            finish=lambda statement: statement.on_conflict_do_nothing(
+                index_elements=["shipment_id", "fingerprint"]
+            ).returning(table.c.shipment_id, table.c.fingerprint),
+        )
+        inserted.update((sid, fp) for sid, fp in returned)
         return inserted
 
     def save_shipment_states(self, states: Mapping[int, ShipmentState], *, now: datetime) -> None:
@@ -327,13 +382,25 @@ class SqlIngestStore:
             | {f"b_{c}": getattr(s, c) for c in _STATE_COLUMNS}
             for sid, s in states.items()
         ]
-        values: dict[str, Any] = {c: bindparam(f"b_{c}") for c in _STATE_COLUMNS}
-        self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at"), **values),
+        types = {
+            "b_id": table.c.id.type,
+            "b_status": table.c.status.type,
+            "b_updated_at": table.c.updated_at.type,
+        }
+        types |= {f"b_{c}": table.c[c].type for c in _STATE_COLUMNS}
+        update_many(
+            self.session,
             params,
-            execution_options={"synchronize_session": False},
+            types=types,
+            build=lambda value: (
+                update(table)
+                .where(table.c.id == value("b_id"))
+                .values(
+                    status=value("b_status"),
+                    updated_at=value("b_updated_at"),
+                    **{c: value(f"b_{c}") for c in _STATE_COLUMNS},
+                )
+            ),
         )
 
     # -------------------------------------------------------------- order derivation
@@ -341,15 +408,20 @@ class SqlIngestStore:
     def load_orders(self, order_ids: Iterable[int]) -> dict[int, OrderRecord]:
         ids = list(order_ids)
         orders = table_of(OrderRow)
+        columns = [orders.c[name] for name in ("id", "ref", "status", "delivered_at", "handed_over_at")]
+        columns += [orders.c[name] for name in _MILESTONE_COLUMNS.values()]
         result: dict[int, OrderRecord] = {}
         for part in chunks(ids, columns=1):
-            for row in self.session.execute(select(orders).where(orders.c.id.in_(part))):
+            for row in self.session.execute(select(*columns).where(orders.c.id.in_(part))):
                 milestones = {OrderMilestone.placed} | {
                     m for m, column in _MILESTONE_COLUMNS.items() if getattr(row, column) is not None
                 }
                 result[row.id] = OrderRecord(
-                    id=row.id, ref=row.ref, status=OrderStatus(row.status),
-                    milestones=frozenset(milestones), delivered_at=row.delivered_at,
+                    id=row.id,
+                    ref=row.ref,
+                    status=OrderStatus(row.status),
+                    milestones=frozenset(milestones),
+                    delivered_at=row.delivered_at,
                     handed_over_at=row.handed_over_at,
                 )
         return result
@@ -357,9 +429,10 @@ class SqlIngestStore:
     def load_shipment_states(self, order_ids: Iterable[int]) -> dict[int, list[ShipmentState]]:
         ids = list(order_ids)
         table = table_of(ShipmentRow)
+        columns = [table.c[name] for name in ("order_id", "status", *_STATE_COLUMNS)]
         result: dict[int, list[ShipmentState]] = defaultdict(list)
         for part in chunks(ids, columns=1):
-            for row in self.session.execute(select(table).where(table.c.order_id.in_(part))):
+            for row in self.session.execute(select(*columns).where(table.c.order_id.in_(part))):
                 result[row.order_id].append(_state_of(row))
         return result
 
@@ -367,18 +440,27 @@ class SqlIngestStore:
         self, rows: Mapping[int, tuple[OrderStatus, datetime | None, datetime | None]], *, now: datetime
     ) -> None:
         table = table_of(OrderRow)
-        self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                handed_over_at=bindparam("b_handed"),
-                delivered_at=bindparam("b_delivered"),
-                updated_at=bindparam("b_now"),
-            ),
+        update_many(
+            self.session,
             [
                 {"b_id": oid, "b_status": s.value, "b_handed": h, "b_delivered": d, "b_now": now}
                 for oid, (s, h, d) in rows.items()
             ],
-            execution_options={"synchronize_session": False},
+            types={
+                "b_id": table.c.id.type,
+                "b_status": table.c.status.type,
+                "b_handed": table.c.handed_over_at.type,
+                "b_delivered": table.c.delivered_at.type,
+                "b_now": table.c.updated_at.type,
+            },
+            build=lambda value: (
+                update(table)
+                .where(table.c.id == value("b_id"))
+                .values(
+                    status=value("b_status"),
+                    handed_over_at=value("b_handed"),
+                    delivered_at=value("b_delivered"),
+                    updated_at=value("b_now"),
+                )
+            ),
         )

@@ -8,25 +8,23 @@ SQLite has no row locks: every writing transaction already holds the database wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.tables import OrderRow
 
+def lock_rows(session: Session, query: Select[Any], *, of: Sequence[Table]) -> Select[Any]:
+    """Add ``FOR UPDATE OF <tables>`` on PostgreSQL; the query must order by the locked ids.
 
-def lock_orders(session: Session, order_ids: Iterable[int]) -> None:
-    """Lock these orders (and so their shipments, which change only under the order's lock)."""
-    ids = sorted(set(order_ids))
-    if not ids or session.get_bind().dialect.name == "sqlite":
-        return
-    for start in range(0, len(ids), 5000):
-        session.execute(
-            select(OrderRow.id).where(OrderRow.id.in_(ids[start : start + 5000]))
-            .order_by(OrderRow.id).with_for_update()
-        ).all()
+    Used by the ingestion store to lock an event's shipment and its order (every change to an
+    order's shipments happens under the order's lock, so two shipments of one order cannot race
+    on the order status).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return query
+    return query.with_for_update(of=list(of))
 
 
 def claim_due(session: Session, query: Select[Any]) -> Select[Any]:
