@@ -12,7 +12,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from orderwatch.domain.commands import CustomerData, UpsertOrder, UpsertShipment
+from orderwatch.domain.commands import (
+    CustomerData,
+    RecordFeedback,
+    RecordPayment,
+    UpsertOrder,
+    UpsertShipment,
+)
 from orderwatch.domain.orders import OrderMilestone, OrderStatus
 from orderwatch.domain.shipments import ShipmentState, ShipmentStatus
 
@@ -21,6 +27,12 @@ class Clock(Protocol):
     """Where services get the time; tests and replay pass a controllable one."""
 
     def now(self) -> datetime: ...
+
+
+class SettableClock(Clock, Protocol):
+    """A clock that replay moves forward (never backwards)."""
+
+    def advance_to(self, moment: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +138,37 @@ class IngestStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """An outbox row a dispatcher holds (locked on PostgreSQL) until it marks it."""
+
+    id: int
+    topic: str
+    idempotency_key: str
+    payload: Mapping[str, Any]
+    attempts: int
+
+
 class OutboxStore(Protocol):
-    """The transactional outbox: enqueue inside the caller's transaction."""
+    """The transactional outbox: enqueue inside the caller's transaction; dispatchers claim rows."""
 
     def enqueue(self, messages: Sequence[OutboxMessage], *, now: datetime) -> int: ...
+
+    def claim_due(self, *, now: datetime, limit: int) -> list[ClaimedMessage]: ...
+
+    def mark_sent(self, ids: Sequence[int], *, now: datetime) -> None: ...
+
+    def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None, now: datetime) -> None:
+        """Record a failed attempt; ``retry_at=None`` gives up (status ``dead``)."""
+        ...
+
+
+class Sink(Protocol):
+    """Where dispatched messages go (e-mail, SMS and webhooks later; a local recorder in replay)."""
+
+    def send(self, message: ClaimedMessage) -> None:
+        """Deliver ``message``; raise to have it retried. Must tolerate a repeat of the same key."""
+        ...
 
 
 class RejectStore(Protocol):
@@ -143,9 +182,18 @@ class RejectStore(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: ``with uow: ...; uow.commit()``; leaving without commit rolls back."""
 
-    ingest: IngestStore
-    outbox: OutboxStore
-    rejects: RejectStore
+    # Read-only members, so that implementations may narrow the types (SqlIngestStore ...).
+    @property
+    def ingest(self) -> IngestStore: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
+
+    @property
+    def rejects(self) -> RejectStore: ...
+
+    @property
+    def master(self) -> MasterDataStore: ...
 
     def __enter__(self) -> Self: ...
 
@@ -159,3 +207,70 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+# ------------------------------------------------------------------ master data (D1, mission D1 imports)
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierDetails:
+    """A supplier (seller) with where it ships from; ``ref`` is the shop's supplier id."""
+
+    ref: str
+    name: str | None = None
+    zip_prefix: str | None = None
+    city: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDetails:
+    """A product's catalogue attributes that matter for shipping (size, weight)."""
+
+    ref: str
+    category: str | None = None
+    weight_g: int | None = None
+    length_cm: int | None = None
+    height_cm: int | None = None
+    width_cm: int | None = None
+    photos: int | None = None
+
+
+# Payments are replayable commands too (they happen at a moment of the order's history).
+PaymentData = RecordPayment
+
+
+# Feedback is also a replayable command, so it lives with the commands in the domain.
+FeedbackData = RecordFeedback
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLocation:
+    """The centroid of a postal-code prefix."""
+
+    zip_prefix: str
+    lat: float
+    lng: float
+    city: str | None = None
+    region: str | None = None
+
+
+class MasterDataStore(Protocol):
+    """Bulk upserts of the records around orders: catalogue, suppliers, payments, feedback, places.
+
+    Every method is idempotent: the same rows twice leave the same table.
+    """
+
+    def upsert_suppliers(self, suppliers: Sequence[SupplierDetails]) -> int: ...
+
+    def upsert_products(self, products: Sequence[ProductDetails]) -> int: ...
+
+    def upsert_payments(self, payments: Sequence[tuple[int, PaymentData]]) -> int:
+        """Store payments given as (order id, payment)."""
+        ...
+
+    def upsert_feedback(self, feedback: Sequence[tuple[int, FeedbackData]]) -> int:
+        """Store feedback given as (order id, feedback)."""
+        ...
+
+    def upsert_zip_locations(self, locations: Sequence[ZipLocation]) -> int: ...

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderwatch.adapters.db.ingest_store import SqlIngestStore
+from orderwatch.adapters.db.master_data import SqlMasterDataStore
 from orderwatch.adapters.db.outbox import SqlOutbox
 from orderwatch.adapters.db.repositories import SqlRejects
 
@@ -25,6 +26,7 @@ class SqlAlchemyUnitOfWork:
         self.ingest = SqlIngestStore(self.session)
         self.outbox = SqlOutbox(self.session)
         self.rejects = SqlRejects(self.session)
+        self.master = SqlMasterDataStore(self.session)
         return self
 
     def __exit__(

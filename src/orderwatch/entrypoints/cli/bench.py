@@ -1,7 +1,52 @@
-"""`orderwatch bench`: Benchmarks that print JSON."""
+"""`orderwatch bench`: benchmarks that print JSON (mission D1: ingestion speed).
+
+The measuring code lives in ``benchmarks/bench_ingest.py`` (also runnable as a script); this
+command finds it next to the package in a source checkout and prints its result.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
 import typer
 
+from orderwatch.entrypoints.cli.common import console, fail, print_json
+
 app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
+BENCHMARKS = Path(__file__).resolve().parents[4] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    path = BENCHMARKS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        fail(f"{path}: benchmark not found (benchmarks run from a source checkout)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@app.command("ingest")
+def ingest_command(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="Server to benchmark (a fresh DB is made)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    events: Annotated[int, typer.Option("--events", help="Webhook events per run (batch: 10x)")] = 3_000,
+    runs: Annotated[int, typer.Option("--runs", help="Repetitions of each HTTP measurement")] = 3,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent webhook connections")] = 48,
+    olist_runs: Annotated[int, typer.Option("--olist-runs", help="Full Olist imports (0 skips)")] = 1,
+) -> None:
+    """Webhook events/s, batch events/s and the full Olist import time against one server."""
+    result = _load("bench_ingest").run(
+        database_url, events=events, runs=runs, clients=clients, olist_runs=olist_runs
+    )
+    if as_json:
+        print_json(result)
+        return
+    console.print_json(data=result)

@@ -1,0 +1,283 @@
+"""Master data around orders (mission D1: imports): suppliers, products, payments, feedback, places.
+
+Orders, shipments and tracking events go through ``services.ingest``; the records here hang off
+them and have no status to derive, so they are validated and bulk-upserted::
+
+    records ──check_*──▶ rejected (kept in rejected_items, reason names field and value)
+        │
+        ▼
+    resolve order refs ──unknown order──▶ rejected
+        │
+        ▼
+    uow.master.upsert_* (idempotent on natural keys) ──▶ commit
+
+Each public function is one transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import TypeVar
+
+from orderwatch.domain.errors import ValidationFailed
+from orderwatch.services.ingest import ACCEPTED, REJECTED, ItemOutcome
+from orderwatch.services.ports import (
+    Clock,
+    FeedbackData,
+    PaymentData,
+    ProductDetails,
+    SupplierDetails,
+    UnitOfWork,
+    ZipLocation,
+)
+
+MIN_SCORE, MAX_SCORE = 1, 5
+_T = TypeVar("_T")
+
+
+# ------------------------------------------------------------------ validation (check_*)
+
+
+def _check_ref(field: str, value: str) -> None:
+    if not value or not value.strip():
+        raise ValidationFailed(field, "must not be empty", value)
+    if len(value) > 64:
+        raise ValidationFailed(field, "longer than 64 characters", value[:80])
+
+
+def _check_aware(field: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationFailed(field, "has no time zone", value.isoformat())
+
+
+def _payload(item: object) -> dict[str, object]:
+    """A JSON-safe rendering of a record for the rejected-items table."""
+    fields: dict[str, object] = asdict(item)  # type: ignore[call-overload]
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _check_not_negative(field: str, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValidationFailed(field, "must not be negative", value)
+
+
+def check_supplier(supplier: SupplierDetails) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``supplier``."""
+    _check_ref("ref", supplier.ref)
+
+
+def check_product(product: ProductDetails) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``product``."""
+    _check_ref("ref", product.ref)
+    for name in ("weight_g", "length_cm", "height_cm", "width_cm", "photos"):
+        _check_not_negative(name, getattr(product, name))
+
+
+def check_payment(payment: PaymentData) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``payment``."""
+    _check_ref("order_ref", payment.order_ref)
+    if payment.sequence < 1:
+        raise ValidationFailed("sequence", "must be at least 1", payment.sequence)
+    if not payment.method.strip():
+        raise ValidationFailed("method", "must not be empty", payment.method)
+    _check_not_negative("installments", payment.installments)
+    _check_not_negative("value", payment.value_cents)
+
+
+def check_feedback(feedback: FeedbackData) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``feedback``."""
+    _check_ref("ref", feedback.ref)
+    _check_ref("order_ref", feedback.order_ref)
+    if not MIN_SCORE <= feedback.score <= MAX_SCORE:
+        raise ValidationFailed("score", f"must be between {MIN_SCORE} and {MAX_SCORE}", feedback.score)
+    _check_aware("created_at", feedback.created_at)
+    _check_aware("answered_at", feedback.answered_at)
+
+
+def check_zip_location(location: ZipLocation) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``location``."""
+    if not location.zip_prefix.strip():
+        raise ValidationFailed("zip_prefix", "must not be empty", location.zip_prefix)
+    if not (math.isfinite(location.lat) and -90 <= location.lat <= 90):
+        raise ValidationFailed("lat", "must be a latitude between -90 and 90", location.lat)
+    if not (math.isfinite(location.lng) and -180 <= location.lng <= 180):
+        raise ValidationFailed("lng", "must be a longitude between -180 and 180", location.lng)
+
+
+# ------------------------------------------------------------------ use cases
+
+
+def import_suppliers(
+    uow: UnitOfWork, suppliers: Sequence[SupplierDetails], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Create or update suppliers with their location (one transaction)."""
+    return _upsert_plain(
+        uow,
+        suppliers,
+        check_supplier,
+        lambda s: s.ref,
+        "supplier",
+        clock=clock,
+        source=source,
+        write=lambda items: uow.master.upsert_suppliers(items),
+    )
+
+
+def import_products(
+    uow: UnitOfWork, products: Sequence[ProductDetails], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Create or update products with their catalogue attributes (one transaction)."""
+    return _upsert_plain(
+        uow,
+        products,
+        check_product,
+        lambda p: p.ref,
+        "product",
+        clock=clock,
+        source=source,
+        write=lambda items: uow.master.upsert_products(items),
+    )
+
+
+def import_zip_locations(
+    uow: UnitOfWork, locations: Sequence[ZipLocation], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Create or update postal-code centroids (one transaction)."""
+    return _upsert_plain(
+        uow,
+        locations,
+        check_zip_location,
+        lambda z: z.zip_prefix,
+        "zip_location",
+        clock=clock,
+        source=source,
+        write=lambda items: uow.master.upsert_zip_locations(items),
+    )
+
+
+def import_payments(
+    uow: UnitOfWork, payments: Sequence[PaymentData], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Store payments of known orders; payments of unknown orders are rejected (one transaction)."""
+    return _upsert_for_orders(
+        uow,
+        payments,
+        check_payment,
+        lambda p: f"{p.order_ref}:{p.sequence}",
+        "payment",
+        clock=clock,
+        source=source,
+        write=lambda rows: uow.master.upsert_payments(rows),
+    )
+
+
+def import_feedback(
+    uow: UnitOfWork, feedback: Sequence[FeedbackData], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Store customer feedback on known orders (one transaction)."""
+    return _upsert_for_orders(
+        uow,
+        feedback,
+        check_feedback,
+        lambda f: f"{f.ref}:{f.order_ref}",
+        "feedback",
+        clock=clock,
+        source=source,
+        write=lambda rows: uow.master.upsert_feedback(rows),
+    )
+
+
+# ------------------------------------------------------------------ shared steps
+
+
+def _validate(
+    items: Sequence[_T], check: Callable[[_T], None]
+) -> tuple[list[tuple[int, _T]], list[tuple[int, _T, str]]]:
+    valid: list[tuple[int, _T]] = []
+    failures: list[tuple[int, _T, str]] = []
+    for index, item in enumerate(items):
+        try:
+            check(item)
+        except ValidationFailed as error:
+            failures.append((index, item, str(error)))
+            continue
+        valid.append((index, item))
+    return valid, failures
+
+
+def _store_rejects(
+    uow: UnitOfWork,
+    failures: Sequence[tuple[int, _T, str]],
+    reference_of: Callable[[_T], str],
+    kind: str,
+    *,
+    source: str,
+    now: datetime,
+) -> list[ItemOutcome]:
+    for _, item, reason in failures:
+        uow.rejects.add(
+            source=source,
+            kind=kind,
+            reference=reference_of(item)[:200],
+            reason=reason,
+            payload=_payload(item),
+            now=now,
+        )
+    return [ItemOutcome(index, REJECTED, reference_of(item), reason) for index, item, reason in failures]
+
+
+def _upsert_plain(
+    uow: UnitOfWork,
+    items: Sequence[_T],
+    check: Callable[[_T], None],
+    reference_of: Callable[[_T], str],
+    kind: str,
+    *,
+    clock: Clock,
+    source: str,
+    write: Callable[[list[_T]], int],
+) -> list[ItemOutcome]:
+    now = clock.now()
+    valid, failures = _validate(items, check)
+    with uow:
+        outcomes = _store_rejects(uow, failures, reference_of, kind, source=source, now=now)
+        if valid:
+            write([item for _, item in valid])
+        uow.commit()
+    outcomes.extend(ItemOutcome(index, ACCEPTED, reference_of(item)) for index, item in valid)
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+_O = TypeVar("_O", PaymentData, FeedbackData)
+
+
+def _upsert_for_orders(
+    uow: UnitOfWork,
+    items: Sequence[_O],
+    check: Callable[[_O], None],
+    reference_of: Callable[[_O], str],
+    kind: str,
+    *,
+    clock: Clock,
+    source: str,
+    write: Callable[[list[tuple[int, _O]]], int],
+) -> list[ItemOutcome]:
+    now = clock.now()
+    valid, failures = _validate(items, check)
+    with uow:
+        order_ids = uow.ingest.find_order_ids({item.order_ref for _, item in valid})
+        known = [(index, item) for index, item in valid if item.order_ref in order_ids]
+        failures.extend(
+            (index, item, f"order_ref: order {item.order_ref!r} not found")
+            for index, item in valid
+            if item.order_ref not in order_ids
+        )
+        outcomes = _store_rejects(uow, failures, reference_of, kind, source=source, now=now)
+        if known:
+            write([(order_ids[item.order_ref], item) for _, item in known])
+        uow.commit()
+    outcomes.extend(ItemOutcome(index, ACCEPTED, reference_of(item)) for index, item in known)
+    return sorted(outcomes, key=lambda o: o.index)
