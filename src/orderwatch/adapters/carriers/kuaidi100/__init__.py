@@ -1,0 +1,1 @@
+"""Kuaidi100 (快递100) subscription push callbacks (D1)."""

@@ -1,0 +1,1 @@
+"""17TRACK v2 tracking webhooks (D1)."""
