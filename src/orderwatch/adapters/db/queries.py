@@ -2,6 +2,10 @@
 
 Order lists use keyset (cursor) pagination on ``(purchased_at, id)`` descending, so a page costs
 the same at the millionth order as at the first and concurrent inserts never shift pages.
+
+The overview's "needs attention" counts (D1, D2) are defined once, in :func:`attention_condition`;
+the order list's ``attention`` filter and :func:`count_attention` both use it, so a number on the
+home page and the list it links to can never disagree.
 """
 
 from __future__ import annotations
@@ -9,10 +13,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.tables import (
@@ -30,7 +34,13 @@ from orderwatch.adapters.db.tables import (
     TrackingEventRow,
 )
 from orderwatch.domain.errors import NotFound, ValidationFailed
-from orderwatch.domain.orders import is_late, is_overdue
+from orderwatch.domain.kpis import MonthBasis
+from orderwatch.domain.orders import OPEN_ORDER_STATUSES, OrderStatus, is_late, is_overdue
+from orderwatch.domain.shipments import EXCEPTION_STATUSES, TERMINAL_STATUSES, ShipmentStatus
+
+ATTENTION_KINDS = ("at_risk", "overdue", "stalled", "exception", "undeliverable")
+# A parcel in one of these will not reach the customer without someone acting (U3).
+LOST_PARCEL_STATUSES = frozenset({ShipmentStatus.lost, ShipmentStatus.returned, ShipmentStatus.refused})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,8 @@ class OrderFilter:
     purchased_from: datetime | None = None
     purchased_until: datetime | None = None
     search: str | None = None  # order ref or tracking number prefix
+    attention: str | None = None  # one of ATTENTION_KINDS (see attention_condition)
+    stale_after: timedelta | None = None  # settings.stale_after_hours; needed by "stalled"/"at_risk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,10 @@ def _apply_filter(query: Select[Any], flt: OrderFilter, now: datetime) -> Select
         query = query.where(o.status.in_(flt.status))
     if flt.lateness is not None:
         query = query.where(_lateness_condition(flt.lateness, now))
+    if flt.attention is not None:
+        if flt.stale_after is None:
+            raise ValidationFailed("stale_after", "is needed by the attention filter")
+        query = query.where(attention_condition(flt.attention, now=now, stale_after=flt.stale_after))
     if flt.carrier:
         query = query.where(o.carrier_code == flt.carrier)
     if flt.region:
@@ -184,6 +200,90 @@ def _apply_filter(query: Select[Any], flt: OrderFilter, now: datetime) -> Select
             )
         )
     return query
+
+
+def _has_shipment(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(select(ShipmentRow.id).where(ShipmentRow.order_id == OrderRow.id, *conditions))
+
+
+def attention_condition(kind: str, *, now: datetime, stale_after: timedelta) -> ColumnElement[bool]:
+    """Which orders need attention, by ``kind`` — the one definition behind the overview counts.
+
+    * ``overdue``: open, not delivered, and the promise has passed;
+    * ``stalled``: open, with a parcel in the carrier's hands and no scan for ``stale_after``
+      (the rule of ``domain.shipments.is_stale``, in SQL);
+    * ``exception``: open, with a parcel in an exception status (``EXCEPTION_STATUSES``);
+    * ``at_risk``: any of the three. Until the predictive detectors exist, "at risk" means
+      "already going wrong"; they will widen it, here.
+    * ``undeliverable``: the order's status says so, or an open order has a parcel lost, returned
+      or refused. It overlaps ``exception`` on purpose: a lost parcel is both a carrier
+      exception to chase and an order the customer will not receive.
+    """
+    is_open = OrderRow.status.in_(sorted(OPEN_ORDER_STATUSES))
+    overdue = and_(is_open, OrderRow.delivered_at.is_(None), OrderRow.promised_at < now)
+    moving = sorted(set(ShipmentStatus) - TERMINAL_STATUSES - {ShipmentStatus.created})
+    stalled = and_(
+        is_open, _has_shipment(ShipmentRow.status.in_(moving), ShipmentRow.last_scan_at < now - stale_after)
+    )
+    exception = and_(is_open, _has_shipment(ShipmentRow.status.in_(sorted(EXCEPTION_STATUSES))))
+    conditions: dict[str, ColumnElement[bool]] = {
+        "overdue": overdue,
+        "stalled": stalled,
+        "exception": exception,
+        "at_risk": or_(overdue, stalled, exception),
+        "undeliverable": or_(
+            OrderRow.status == OrderStatus.undeliverable,
+            and_(is_open, _has_shipment(ShipmentRow.status.in_(sorted(LOST_PARCEL_STATUSES)))),
+        ),
+    }
+    if kind not in conditions:
+        raise ValidationFailed("attention", f"must be one of {', '.join(ATTENTION_KINDS)}", kind)
+    return conditions[kind]
+
+
+def count_attention(session: Session, *, now: datetime, stale_after: timedelta) -> dict[str, int]:
+    """How many orders match each of ``ATTENTION_KINDS``, in one pass over the candidate orders."""
+    candidates = sorted(OPEN_ORDER_STATUSES | {OrderStatus.undeliverable})
+    columns = [
+        func.count(case((attention_condition(kind, now=now, stale_after=stale_after), 1))).label(kind)
+        for kind in ATTENTION_KINDS
+    ]
+    # Every kind implies an open or undeliverable order, so the (indexed) status filter first
+    # narrows 100k orders to the few thousand still in play.
+    row = session.execute(select(*columns).where(OrderRow.status.in_(candidates))).one()
+    return {kind: int(row._mapping[kind]) for kind in ATTENTION_KINDS}
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many orders are in each status (statuses without orders are left out)."""
+    query = select(OrderRow.status, func.count()).group_by(OrderRow.status)
+    return {status: int(count) for status, count in session.execute(query)}
+
+
+def find_latest_purchase(session: Session) -> datetime | None:
+    """The newest purchase moment in the database, ``None`` when there are no orders."""
+    return session.scalar(select(func.max(OrderRow.purchased_at)))
+
+
+def find_purchase_span(
+    session: Session, *, basis: MonthBasis, start: datetime, end: datetime
+) -> tuple[datetime, datetime] | None:
+    """The first and last purchase of the orders whose ``basis`` date lies in ``[start, end)``.
+
+    Lets the overview load exactly the orders a promise- or delivery-month chart needs: an
+    order delivered in the window may have been bought months before it starts.
+    """
+    column = {
+        MonthBasis.purchase: OrderRow.purchased_at,
+        MonthBasis.promise: OrderRow.promised_at,
+        MonthBasis.delivery: OrderRow.delivered_at,
+    }[basis]
+    query = select(func.min(OrderRow.purchased_at), func.max(OrderRow.purchased_at)).where(
+        column >= start, column < end
+    )
+    # min() and max() of no rows are NULL, which the row's static type does not say.
+    first, last = tuple[datetime | None, datetime | None](session.execute(query).one())
+    return None if first is None or last is None else (first, last)
 
 
 def list_orders(

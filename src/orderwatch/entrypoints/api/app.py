@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from orderwatch import __version__
 from orderwatch.bootstrap import App, build_app
 from orderwatch.entrypoints.api.errors import install_error_handlers
 from orderwatch.entrypoints.api.routers import events, orders, rejects, shipments, webhooks
+from orderwatch.entrypoints.web.rendering import STATIC_DIR, build_web_state
 from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
 from orderwatch.entrypoints.web.routes import orders as web_orders
+from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
 API_PREFIX = "/api/v1"
 
@@ -25,6 +29,21 @@ def create_app(application: App | None = None) -> FastAPI:
     )
     api.state.orderwatch = application
     install_error_handlers(api)
+
+    # Staff web app: signed session cookie, per-language templates, own CSS and npm-built assets.
+    settings = application.settings
+    api.state.web = build_web_state(settings)
+    api.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # check_dir=False: the API must start even before `./dev setup` has installed the assets.
+    api.mount("/assets", StaticFiles(directory=settings.assets_dir, check_dir=False), name="assets")
 
     api.include_router(orders.router, prefix=f"{API_PREFIX}/orders", tags=["orders"])
     api.include_router(shipments.router, prefix=f"{API_PREFIX}/shipments", tags=["shipments"])
