@@ -3,28 +3,22 @@
 ``enqueue`` runs inside the caller's transaction, so a message exists exactly when its cause
 was committed. Workers claim due rows (``locking.claim_due``: ``SKIP LOCKED`` on PostgreSQL),
 and on failure store the error on the row and retry with a doubling delay capped at one hour
-(the sentry ``next_schedule`` rule). The unique ``idempotency_key`` makes a cause that is
-processed twice (a retried webhook, a replayed import) produce one message.
+(the sentry ``next_schedule`` rule, in ``services/outbox.py``). The unique ``idempotency_key``
+makes a cause that is processed twice (a retried webhook, a replayed import) produce one message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.dialect import chunks, insert_for
+from orderwatch.adapters.db.dialect import insert_for
+from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import OutboxRow, table_of
-from orderwatch.services.ports import OutboxMessage
-
-MAX_BACKOFF = timedelta(hours=1)
-
-
-def next_attempt_delay(attempts: int) -> timedelta:
-    """30 s after the first failure, doubling, never more than an hour."""
-    delay: timedelta = timedelta(seconds=30) * (2 ** max(attempts - 1, 0))
-    return min(delay, MAX_BACKOFF)
+from orderwatch.services.ports import ClaimedMessage, OutboxMessage
 
 
 class SqlOutbox:
@@ -36,17 +30,54 @@ class SqlOutbox:
     def enqueue(self, messages: Sequence[OutboxMessage], *, now: datetime) -> int:
         rows = [
             {
-                "topic": m.topic, "idempotency_key": m.idempotency_key, "payload": dict(m.payload),
-                "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+                "topic": m.topic,
+                "idempotency_key": m.idempotency_key,
+                "payload": dict(m.payload),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
             }
             for m in messages
         ]
-        written = 0
-        for part in chunks(rows, columns=7):
-            result = self.session.execute(
-                insert_for(self.session, table_of(OutboxRow))
-                .values(list(part))
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        if not rows:
+            return 0
+        result = self.session.execute(
+            insert_for(self.session, table_of(OutboxRow)).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            ),
+            rows,
+        )
+        return max(getattr(result, "rowcount", 0) or 0, 0)
+
+    def claim_due(self, *, now: datetime, limit: int) -> list[ClaimedMessage]:
+        query = (
+            select(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
+        rows = self.session.scalars(claim_due(self.session, query)).all()
+        return [
+            ClaimedMessage(
+                id=r.id,
+                topic=r.topic,
+                idempotency_key=r.idempotency_key,
+                payload=r.payload,
+                attempts=r.attempts,
             )
-            written += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-        return written
+            for r in rows
+        ]
+
+    def mark_sent(self, ids: Sequence[int], *, now: datetime) -> None:
+        if ids:
+            self.session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(list(ids)))
+                .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1, last_error=None)
+            )
+
+    def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None, now: datetime) -> None:
+        values: dict[str, object] = {"attempts": OutboxRow.attempts + 1, "last_error": error[:2000]}
+        values |= {"status": "dead"} if retry_at is None else {"next_attempt_at": retry_at}
+        self.session.execute(update(OutboxRow).where(OutboxRow.id == message_id).values(**values))
