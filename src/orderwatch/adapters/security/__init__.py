@@ -1,0 +1,1 @@
+"""Security adapters (D13): password hashing for staff logins."""
