@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orderwatch.entrypoints.cli import apikeys, bench, db, imports, serve, users, webhooks
+from orderwatch.entrypoints.cli import apikeys, bench, db, demo, imports, replay, serve, users, webhooks
 
 app = typer.Typer(
     name="orderwatch",
@@ -18,4 +18,6 @@ app.add_typer(apikeys.app, name="apikeys")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
+app.add_typer(replay.app, name="replay")
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
