@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -43,6 +43,7 @@ from orderwatch.domain.orders import (
 from orderwatch.domain.shipments import EventFact, ShipmentState, fold_event
 from orderwatch.domain.types import Language
 from orderwatch.services.ports import Clock, NewEvent, OutboxMessage, ShipmentRecord, UnitOfWork
+from orderwatch.services.validation import check_aware, check_ref, payload
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -50,7 +51,6 @@ REJECTED = "rejected"
 
 # Carriers' clocks drift and time zones get mislabelled; beyond this an event is an input error.
 MAX_FUTURE_SKEW = timedelta(hours=26)
-MAX_REF_LENGTH = 64
 _T = TypeVar("_T")
 
 
@@ -67,27 +67,15 @@ class ItemOutcome:
 # ------------------------------------------------------------------ validation (check_*)
 
 
-def _check_ref(field: str, value: str | None) -> None:
-    if value is None or not value.strip():
-        raise ValidationFailed(field, "must not be empty", value)
-    if len(value) > MAX_REF_LENGTH:
-        raise ValidationFailed(field, f"longer than {MAX_REF_LENGTH} characters", value[:80])
-
-
-def _check_aware(field: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationFailed(field, "has no time zone", value.isoformat())
-
-
 def check_order(order: UpsertOrder) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``order``."""
-    _check_ref("ref", order.ref)
-    _check_aware("purchased_at", order.purchased_at)
-    _check_aware("promised_at", order.promised_at)
+    check_ref("ref", order.ref)
+    check_aware("purchased_at", order.purchased_at)
+    check_aware("promised_at", order.promised_at)
     if len(order.currency) != 3 or not order.currency.isalpha():
         raise ValidationFailed("currency", "must be a three-letter ISO 4217 code", order.currency)
     if order.customer is not None:
-        _check_ref("customer.ref", order.customer.ref)
+        check_ref("customer.ref", order.customer.ref)
         try:
             Language.parse(order.customer.language)
         except ValueError as error:
@@ -102,24 +90,24 @@ def check_order(order: UpsertOrder) -> None:
             raise ValidationFailed(f"{prefix}.quantity", "must be at least 1", line.quantity)
         if line.unit_price_cents < 0 or line.freight_cents < 0:
             raise ValidationFailed(f"{prefix}.unit_price", "must not be negative", line.unit_price_cents)
-        _check_aware(f"{prefix}.dispatch_deadline", line.dispatch_deadline)
+        check_aware(f"{prefix}.dispatch_deadline", line.dispatch_deadline)
     for milestone, moment in order.milestones:
-        _check_aware(f"milestones.{milestone}", moment)
+        check_aware(f"milestones.{milestone}", moment)
 
 
 def check_shipment(shipment: UpsertShipment) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``shipment``."""
-    _check_ref("order_ref", shipment.order_ref)
-    _check_ref("carrier", shipment.carrier_code)
-    _check_ref("tracking_number", shipment.tracking_number)
-    _check_aware("promised_at", shipment.promised_at)
+    check_ref("order_ref", shipment.order_ref)
+    check_ref("carrier", shipment.carrier_code)
+    check_ref("tracking_number", shipment.tracking_number)
+    check_aware("promised_at", shipment.promised_at)
 
 
 def check_event(event: RecordTrackingEvent, *, now: datetime) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``event``."""
-    _check_ref("carrier", event.carrier_code)
-    _check_ref("tracking_number", event.tracking_number)
-    _check_aware("occurred_at", event.occurred_at)
+    check_ref("carrier", event.carrier_code)
+    check_ref("tracking_number", event.tracking_number)
+    check_aware("occurred_at", event.occurred_at)
     if event.occurred_at > now + MAX_FUTURE_SKEW:
         raise ValidationFailed(
             "occurred_at", f"is more than {MAX_FUTURE_SKEW} in the future", event.occurred_at.isoformat()
@@ -190,7 +178,7 @@ def ingest_milestones(
         rows: dict[tuple[int, OrderMilestone], tuple[int, OrderMilestone, datetime, str]] = {}
         for index, item in enumerate(milestones):
             try:
-                _check_aware("occurred_at", item.occurred_at)
+                check_aware("occurred_at", item.occurred_at)
                 if item.order_ref not in order_ids:
                     raise ValidationFailed("order_ref", "order not found", item.order_ref)
             except ValidationFailed as error:
@@ -199,7 +187,7 @@ def ingest_milestones(
                     kind="milestone",
                     reference=item.order_ref[:200],
                     reason=str(error),
-                    payload=_payload(item),
+                    payload=payload(item),
                     now=now,
                 )
                 outcomes.append(ItemOutcome(index, REJECTED, item.order_ref, str(error)))
@@ -246,7 +234,7 @@ def ingest_shipments(
                 kind="shipment",
                 reference=shipment.tracking_number,
                 reason=reason,
-                payload=_payload(shipment),
+                payload=payload(shipment),
                 now=now,
             )
             outcomes.append(ItemOutcome(index, REJECTED, shipment.tracking_number, reason))
@@ -448,7 +436,7 @@ def _reject_event(
         kind="tracking_event",
         reference=event.tracking_number,
         reason=reason,
-        payload=_payload(event),
+        payload=payload(event),
         now=now,
     )
     return EventOutcome(index, REJECTED, reason)
@@ -483,31 +471,12 @@ def _partition(
                     kind=kind,
                     reference=reference_of(item)[:200],
                     reason=reason,
-                    payload=_payload(item),
+                    payload=payload(item),
                     now=now,
                 )
                 outcomes.append(ItemOutcome(index, REJECTED, reference_of(item), reason))
             uow.commit()
     return outcomes, valid
-
-
-def _payload(item: object) -> object:
-    """A JSON-safe rendering of a command for the rejected-items table."""
-    if not is_dataclass(item) or isinstance(item, type):
-        return repr(item)
-    return _jsonable(asdict(item))
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 def summarize(outcomes: Iterable[EventOutcome | ItemOutcome]) -> dict[str, int]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import TypeVar
 
@@ -33,30 +32,13 @@ from orderwatch.services.ports import (
     UnitOfWork,
     ZipLocation,
 )
+from orderwatch.services.validation import check_aware, check_ref, payload
 
 MIN_SCORE, MAX_SCORE = 1, 5
 _T = TypeVar("_T")
 
 
 # ------------------------------------------------------------------ validation (check_*)
-
-
-def _check_ref(field: str, value: str) -> None:
-    if not value or not value.strip():
-        raise ValidationFailed(field, "must not be empty", value)
-    if len(value) > 64:
-        raise ValidationFailed(field, "longer than 64 characters", value[:80])
-
-
-def _check_aware(field: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationFailed(field, "has no time zone", value.isoformat())
-
-
-def _payload(item: object) -> dict[str, object]:
-    """A JSON-safe rendering of a record for the rejected-items table."""
-    fields: dict[str, object] = asdict(item)  # type: ignore[call-overload]
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
 
 
 def _check_not_negative(field: str, value: int | None) -> None:
@@ -66,19 +48,19 @@ def _check_not_negative(field: str, value: int | None) -> None:
 
 def check_supplier(supplier: SupplierDetails) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``supplier``."""
-    _check_ref("ref", supplier.ref)
+    check_ref("ref", supplier.ref)
 
 
 def check_product(product: ProductDetails) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``product``."""
-    _check_ref("ref", product.ref)
+    check_ref("ref", product.ref)
     for name in ("weight_g", "length_cm", "height_cm", "width_cm", "photos"):
         _check_not_negative(name, getattr(product, name))
 
 
 def check_payment(payment: PaymentData) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``payment``."""
-    _check_ref("order_ref", payment.order_ref)
+    check_ref("order_ref", payment.order_ref)
     if payment.sequence < 1:
         raise ValidationFailed("sequence", "must be at least 1", payment.sequence)
     if not payment.method.strip():
@@ -89,12 +71,12 @@ def check_payment(payment: PaymentData) -> None:
 
 def check_feedback(feedback: FeedbackData) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``feedback``."""
-    _check_ref("ref", feedback.ref)
-    _check_ref("order_ref", feedback.order_ref)
+    check_ref("ref", feedback.ref)
+    check_ref("order_ref", feedback.order_ref)
     if not MIN_SCORE <= feedback.score <= MAX_SCORE:
         raise ValidationFailed("score", f"must be between {MIN_SCORE} and {MAX_SCORE}", feedback.score)
-    _check_aware("created_at", feedback.created_at)
-    _check_aware("answered_at", feedback.answered_at)
+    check_aware("created_at", feedback.created_at)
+    check_aware("answered_at", feedback.answered_at)
 
 
 def check_zip_location(location: ZipLocation) -> None:
@@ -223,7 +205,7 @@ def _store_rejects(
             kind=kind,
             reference=reference_of(item)[:200],
             reason=reason,
-            payload=_payload(item),
+            payload=payload(item),
             now=now,
         )
     return [ItemOutcome(index, REJECTED, reference_of(item), reason) for index, item, reason in failures]
