@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderwatch.adapters.db.tables import ApiKeyRow
+from orderwatch.adapters.ttl_cache import TtlCache
 from orderwatch.domain.errors import AuthenticationFailed, NotFound, ValidationFailed
 from orderwatch.domain.roles import Permission
 from orderwatch.services.ports import Clock
@@ -99,11 +99,7 @@ class ApiKeyRegistry:
     ) -> None:
         self._session_factory = session_factory
         self._clock = clock
-        self._cache_seconds = cache_seconds
-        # The cache runs on a monotonic timer, not the (possibly simulated) business clock.
-        self._timer = timer
-        self._cache: dict[str, tuple[float, ApiKeyInfo]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[str, ApiKeyInfo] = TtlCache(cache_seconds, timer=timer)
 
     def create(self, *, name: str, scopes: Iterable[str]) -> tuple[str, ApiKeyInfo]:
         """Store a new key and return it in full, together with its description.
@@ -141,22 +137,12 @@ class ApiKeyRegistry:
             if row.revoked_at is None:
                 row.revoked_at = self._clock.now()
             info = _info(row)
-        with self._lock:
-            self._cache = {k: v for k, v in self._cache.items() if v[1].prefix != prefix}
+        self._cache.forget(lambda _, cached: cached.prefix == prefix)
         return info
 
     def verify(self, key: str) -> ApiKeyInfo:
         """The active key ``key``, or :class:`AuthenticationFailed` without saying what was wrong."""
-        cache_key = hash_secret(key)
-        moment = self._timer()
-        with self._lock:
-            cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > moment:
-            return cached[1]
-        info = self._verify_in_database(key)
-        with self._lock:
-            self._cache[cache_key] = (moment + self._cache_seconds, info)
-        return info
+        return self._cache.get_or_load(hash_secret(key), lambda: self._verify_in_database(key))
 
     def _verify_in_database(self, key: str) -> ApiKeyInfo:
         match = _KEY_PATTERN.match(key)

@@ -16,7 +16,6 @@ transactions (as adapters/db/api_keys.py does) instead of going through a servic
 from __future__ import annotations
 
 import secrets as secrets_module
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderwatch.adapters.db.tables import WebhookSecretRow
+from orderwatch.adapters.ttl_cache import TtlCache
 from orderwatch.adapters.webhooks.signatures import WebhookSource
 from orderwatch.domain.errors import NotFound, ValidationFailed
 from orderwatch.services.ports import Clock
@@ -92,11 +92,7 @@ class WebhookSecretStore:
     ) -> None:
         self._session_factory = session_factory
         self._clock = clock
-        self._cache_seconds = cache_seconds
-        # A monotonic timer, not the (possibly simulated) business clock, expires the cache.
-        self._timer = timer
-        self._cache: dict[WebhookSource, tuple[float, tuple[str, ...]]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[WebhookSource, tuple[str, ...]] = TtlCache(cache_seconds, timer=timer)
 
     def add(self, source: WebhookSource, secret: str | None = None) -> tuple[WebhookSecretInfo, str]:
         """Store ``secret`` (a new random one when omitted); returns it with its description.
@@ -140,16 +136,11 @@ class WebhookSecretStore:
 
     def active_secrets(self, source: WebhookSource) -> tuple[str, ...]:
         """The active secrets of ``source``, newest first (cached; see the module docstring)."""
-        moment = self._timer()
-        with self._lock:
-            cached = self._cache.get(source)
-        if cached is not None and cached[0] > moment:
-            return cached[1]
-        with self._session_factory() as session:
-            values = tuple(row.secret for row in reversed(self._active_rows(session, source)))
-        with self._lock:
-            self._cache[source] = (moment + self._cache_seconds, values)
-        return values
+        def load() -> tuple[str, ...]:
+            with self._session_factory() as session:
+                return tuple(row.secret for row in reversed(self._active_rows(session, source)))
+
+        return self._cache.get_or_load(source, load)
 
     def _active_rows(self, session: Session, source: WebhookSource) -> list[WebhookSecretRow]:
         query = (
@@ -160,5 +151,4 @@ class WebhookSecretStore:
         return list(session.scalars(query))
 
     def _forget(self, source: WebhookSource) -> None:
-        with self._lock:
-            self._cache.pop(source, None)
+        self._cache.forget(lambda cached_source, _: cached_source == source)
