@@ -325,6 +325,26 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(Ts)
 
 
+class RiskFlagRow(Base):
+    """A detector's flag on an order (``domain/risk_flags.py``): one row per (order, kind)."""
+
+    __tablename__ = "risk_flags"
+    __table_args__ = (
+        UniqueConstraint("order_id", "kind"),
+        Index("ix_risk_flags_open", "cleared_at", "kind"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(Ts)
+    updated_at: Mapped[datetime] = mapped_column(Ts)
+    cleared_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
 class RejectedItemRow(Base):
     """An input that could not be accepted, kept for inspection and re-submission (D1)."""
 
