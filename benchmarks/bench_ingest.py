@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchmarks.loadgen import build_request, run_load
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -139,53 +140,38 @@ def server(url: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-async def _webhook_run(
-    base: str, secret: str, numbers: list[str], *, events: int, clients: int, offset: int
-) -> dict[str, Any]:
+def _webhook_requests(
+    base: str, secret: str, numbers: list[str], *, events: int, offset: int
+) -> list[bytes]:
+    """One signed generic-webhook request per event, built before the clock starts."""
     from orderwatch.adapters.webhooks.signatures import GENERIC_HEADER, sign_generic
 
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(events):
-        queue.put_nowait(n)
-    results: dict[int, int] = {}
+    host = base.removeprefix("http://")
     moment = datetime.now(UTC) - timedelta(days=1)
-
-    async def client(http: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            event = {
-                "status": STATUSES[(n + offset) % len(STATUSES)],
-                "occurred_at": (moment + timedelta(seconds=n + offset * events)).isoformat(),
-            }
-            body = json.dumps(
-                {"carrier": CARRIER, "tracking_number": numbers[n % len(numbers)], "events": [event]}
-            ).encode()
-            stamp = int(time.time())
-            response = await http.post(
-                f"{base}/api/v1/webhooks/generic",
-                content=body,
-                headers={
-                    GENERIC_HEADER: sign_generic(secret, body, stamp),
-                    "Content-Type": "application/json",
-                },
-            )
-            results[response.status_code] = results.get(response.status_code, 0) + 1
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        seconds = time.perf_counter() - started
-    return {"events_per_second": round(events / seconds, 1), "seconds": round(seconds, 2), "status": results}
+    stamp = int(time.time())
+    requests = []
+    for n in range(events):
+        event = {
+            "status": STATUSES[(n + offset) % len(STATUSES)],
+            "occurred_at": (moment + timedelta(seconds=n + offset * events)).isoformat(),
+        }
+        body = json.dumps(
+            {"carrier": CARRIER, "tracking_number": numbers[n % len(numbers)], "events": [event]}
+        ).encode()
+        headers = {GENERIC_HEADER: sign_generic(secret, body, stamp), "Content-Type": "application/json"}
+        requests.append(build_request("POST", "/api/v1/webhooks/generic", host, headers, body))
+    return requests
 
 
-async def _batch_run(
-    base: str, key: str, numbers: list[str], *, events: int, offset: int, size: int = 1_000, clients: int = 2
-) -> dict[str, Any]:
+def _batch_requests(
+    base: str, key: str, numbers: list[str], *, events: int, offset: int, size: int = 1_000
+) -> list[bytes]:
+    """Batch requests of ``size`` events each, with the API key."""
+    host = base.removeprefix("http://")
     moment = datetime.now(UTC) - timedelta(days=2)
-    payloads = []
+    requests = []
     for start in range(0, events, size):
-        payloads.append(
+        body = json.dumps(
             {
                 "events": [
                     {
@@ -200,26 +186,16 @@ async def _batch_run(
                     for n in range(start, min(start + size, events))
                 ]
             }
-        )
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for payload in payloads:
-        queue.put_nowait(payload)
+        ).encode()
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        requests.append(build_request("POST", "/api/v1/events/batch", host, headers, body))
+    return requests
 
-    async def client(http: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            response = await http.post(
-                f"{base}/api/v1/events/batch",
-                json=queue.get_nowait(),
-                headers={"Authorization": f"Bearer {key}"},
-            )
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
-    async with httpx.AsyncClient(timeout=120) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-        seconds = time.perf_counter() - started
-    return {"events_per_second": round(events / seconds, 1), "seconds": round(seconds, 2), "status": statuses}
+def _measure(base: str, requests: list[bytes], *, events: int, connections: int) -> dict[str, Any]:
+    host, port = base.removeprefix("http://").split(":")
+    result = asyncio.run(run_load(host, int(port), requests, connections=connections))
+    return {"events_per_second": round(events / result.seconds, 1)} | result.summary()
 
 
 def _median(runs: list[dict[str, Any]]) -> float:
@@ -244,11 +220,21 @@ def bench_http(url: str, *, events: int, runs: int, clients: int) -> dict[str, A
         application.engine.dispose()
         with server(database) as base:
             webhook = [
-                asyncio.run(_webhook_run(base, secret, numbers, events=events, clients=clients, offset=r))
+                _measure(
+                    base,
+                    _webhook_requests(base, secret, numbers, events=events, offset=r),
+                    events=events,
+                    connections=clients,
+                )
                 for r in range(runs)
             ]
             batch = [
-                asyncio.run(_batch_run(base, key, numbers, events=events * 10, offset=runs + r))
+                _measure(
+                    base,
+                    _batch_requests(base, key, numbers, events=events * 10, offset=runs + r),
+                    events=events * 10,
+                    connections=2,
+                )
                 for r in range(runs)
             ]
     return {

@@ -404,3 +404,50 @@ def test_cli_add_list_retire(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     with app.session_factory() as session:
         stored = session.scalars(select(WebhookSecretRow.secret).order_by(WebhookSecretRow.id)).all()
     assert stored == [secret["secret"], "as-provided-secret"]
+
+
+def test_concurrent_deliveries_share_transactions_and_each_gets_its_own_results(hooks: Hooks) -> None:
+    """Group commit (entrypoints/api/batching.py): 30 webhooks at once, fewer transactions."""
+    import asyncio
+
+    import httpx
+
+    from orderwatch.entrypoints.api.routers.webhooks import event_batcher
+
+    carrier, tracking = SHIPMENTS[WebhookSource.generic]
+    base = NOW - timedelta(days=3)
+
+    def body(n: int) -> bytes:
+        events = [{"status": "in_transit", "occurred_at": (base + timedelta(minutes=n)).isoformat(),
+                   "location": f"hub {n}"}]
+        if n % 10 == 0:  # the same scan twice in one delivery: the second is a duplicate
+            events.append(dict(events[0]))
+        return json.dumps({"carrier": carrier, "tracking_number": tracking, "events": events}).encode()
+
+    api = hooks.client.app
+    bodies = [body(n) for n in range(30)]
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(
+                client.post(
+                    "/api/v1/webhooks/generic",
+                    content=b,
+                    headers={"content-type": "application/json",
+                             **hooks._header(WebhookSource.generic, SECRET, b, None)},
+                )
+                for b in bodies
+            ))
+
+    responses = asyncio.run(send_all())
+
+    assert [r.status_code for r in responses] == [200] * 30
+    for n, response in enumerate(responses):
+        results = response.json()["results"]
+        expected = [(0, "accepted"), (1, "duplicate")] if n % 10 == 0 else [(0, "accepted")]
+        assert [(r["index"], r["result"]) for r in results] == expected
+    assert hooks.count(TrackingEventRow) == 30
+    batcher = event_batcher(api)  # type: ignore[arg-type]
+    assert batcher.events == 33
+    assert batcher.batches < 30

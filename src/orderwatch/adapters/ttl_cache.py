@@ -37,6 +37,12 @@ class TtlCache(Generic[K, V]):
             self._entries[key] = (moment + self._seconds, value)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The kept value of ``key`` if it is still fresh, else ``None``; never loads."""
+        with self._lock:
+            kept = self._entries.get(key)
+        return kept[1] if kept is not None and kept[0] > self._timer() else None
+
     def forget(self, matches: Callable[[K, V], bool]) -> None:
         """Drop every entry for which ``matches(key, value)`` holds."""
         with self._lock:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -42,7 +42,14 @@ from orderwatch.domain.orders import (
 )
 from orderwatch.domain.shipments import EventFact, ShipmentState, fold_event
 from orderwatch.domain.types import Language
-from orderwatch.services.ports import Clock, NewEvent, OutboxMessage, ShipmentRecord, UnitOfWork
+from orderwatch.services.ports import (
+    Clock,
+    NewEvent,
+    OrderRecord,
+    OutboxMessage,
+    ShipmentRecord,
+    UnitOfWork,
+)
 from orderwatch.services.validation import check_aware, check_ref, payload
 
 ACCEPTED = "accepted"
@@ -389,20 +396,41 @@ def _save_shipment_changes(
     ]
     if messages:
         uow.outbox.enqueue(messages, now=now)
-    _rederive_orders(uow, {by_id[sid].order_id for sid in states}, now=now)
+    order_ids = {by_id[sid].order_id for sid in states}
+    involved = [r for r in records.values() if r.order_id in order_ids]
+    orders = {r.order_id: r.order for r in involved if r.order is not None}
+    locked = {r.id: (r.order_id, states.get(r.id, r.state)) for r in involved}
+    _rederive_orders(
+        uow, order_ids, now=now, orders=orders if len(orders) == len(order_ids) else None, shipments=locked
+    )
 
 
 # ------------------------------------------------------------------ shared steps
 
 
-def _rederive_orders(uow: UnitOfWork, order_ids: set[int], *, now: datetime) -> None:
-    """Derive each order's status from its milestones and shipments; outbox on change."""
-    orders = uow.ingest.load_orders(order_ids)
-    shipments = uow.ingest.load_shipment_states(order_ids)
+def _rederive_orders(
+    uow: UnitOfWork,
+    order_ids: set[int],
+    *,
+    now: datetime,
+    orders: Mapping[int, OrderRecord] | None = None,
+    shipments: Mapping[int, tuple[int, ShipmentState]] | None = None,
+) -> None:
+    """Derive each order's status from its milestones and shipments; outbox on change.
+
+    ``orders`` and ``shipments`` (shipment id → (order id, state)) are what the caller already
+    holds under lock in this transaction; only what is missing is read.
+    """
+    if orders is None:
+        orders = uow.ingest.load_orders(order_ids)
+    held = shipments or {}
+    states_by_order = uow.ingest.load_shipment_states(order_ids, except_shipments=held.keys())
+    for order_id, state in held.values():
+        states_by_order.setdefault(order_id, []).append(state)
     changes: dict[int, tuple[OrderStatus, datetime | None, datetime | None]] = {}
     messages: list[OutboxMessage] = []
     for order_id, order in orders.items():
-        states = shipments.get(order_id, [])
+        states = states_by_order.get(order_id, [])
         status = derive_order_status(OrderFacts(order.milestones, states))
         handed = min((s.handed_over_at for s in states if s.handed_over_at), default=None)
         delivered = order_delivered_at(states)

@@ -20,6 +20,15 @@ from orderwatch.domain.commands import (
     UpsertShipment,
 )
 from orderwatch.domain.orders import OrderMilestone, OrderStatus
+from orderwatch.domain.detectors import (
+    DispatchFacts,
+    ExceptionFacts,
+    Finding,
+    Lane,
+    PromiseFacts,
+    ScanFacts,
+)
+from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
 from orderwatch.domain.shipments import ShipmentState, ShipmentStatus
 
 
@@ -44,6 +53,7 @@ class ShipmentRecord:
     carrier_code: str
     tracking_number: str
     state: ShipmentState
+    order: OrderRecord | None = None  # the order as locked with the shipment, when the store has it
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,18 @@ straightforward forms are slow in opposite ways on our two backends:
 * ``executemany`` on PostgreSQL is one statement per row: pipelined, but still bound and
   executed row by row on the server.
 
-So on PostgreSQL each column travels as one array and the statement reads the rows back with
-``unnest``: a short statement that is compiled and prepared once, one round trip per batch::
+So on PostgreSQL the rows travel as ONE JSON text and the statement reads them back with
+``json_to_recordset``: a short statement that is compiled and prepared once, one round trip and
+one parameter per batch::
 
-    INSERT INTO t (a, b) SELECT v.a, v.b FROM unnest(%(u_a)s::BIGINT[], %(u_b)s::VARCHAR[]) AS v(a, b)
-    UPDATE t SET b = v.b FROM unnest(%(u_id)s::BIGINT[], ...) AS v(id, b) WHERE t.id = v.id
+    INSERT INTO t (a, b) SELECT v.a, v.b FROM json_to_recordset(%(rows)s) AS v(a BIGINT, b VARCHAR)
+    UPDATE t SET b = v.b FROM json_to_recordset(%(rows)s) AS v(id BIGINT, b VARCHAR) WHERE t.id = v.id
+
+Why JSON and not one array per column (``unnest``): psycopg dumps array parameters element by
+element in Python, escaping each string with a regular expression; for a 1,000-event batch that
+was a fifth of the request's time. ``json.dumps`` of the rows runs in C, and PostgreSQL parses
+JSON faster than it parses array literals. Values are made JSON-ready here: aware datetimes as
+ISO 8601 in UTC (naive ones are refused, as ``UtcDateTime`` refuses them), enums by value.
 
 SQLite runs in-process: ``executemany`` of one cached statement loops over the rows in C, the
 fastest form it has, so there the rows are passed as they are.
@@ -20,10 +27,14 @@ fastest form it has, so there the rows are passed as they are.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select
+from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, column, func, select
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -58,9 +69,9 @@ def insert_many(
     names = list(rows[0])
     if not is_postgresql(session):
         return _run(session, finish(sqlite.insert(table)), rows)
-    source = _unnest({name: table.c[name].type for name in names})
+    source = _recordset({name: table.c[name].type for name in names})
     statement = finish(postgresql.insert(table).from_select(names, select(source)))
-    return _run_arrays(session, statement, names, rows)
+    return _run_json(session, statement, names, rows)
 
 
 def update_many(
@@ -81,13 +92,29 @@ def update_many(
         statement = build(lambda name: bindparam(name, type_=types[name]))
         _run(session, statement, rows)
         return
-    source = _unnest(types)
-    _run_arrays(session, build(lambda name: source.c[name]), list(types), rows)
+    source = _recordset(types)
+    _run_json(session, build(lambda name: source.c[name]), list(types), rows)
 
 
-def _unnest(types: Mapping[str, Any]) -> Any:
-    arrays = [bindparam(f"u_{name}", type_=postgresql.ARRAY(type_)) for name, type_ in types.items()]
-    return func.unnest(*arrays).table_valued(*types).render_derived(name="v")
+def _recordset(types: Mapping[str, Any]) -> Any:
+    columns = [column(name, type_) for name, type_ in types.items()]
+    rows = bindparam("bulk_rows", type_=Text())
+    return func.json_to_recordset(cast_(rows, JSON)).table_valued(*columns).render_derived(
+        name="v", with_types=True
+    )
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` cannot encode itself (str enums it can: they are strings)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is UTC:
+            return value.isoformat()
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot store {type(value).__name__} value {value!r} in a bulk statement")
 
 
 def _run(session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -103,14 +130,22 @@ def _run(session: Session, statement: Executable, rows: Sequence[Mapping[str, An
     return returned
 
 
-def _run_arrays(
+def _run_json(
     session: Session, statement: Executable, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[Any]:
     returned: list[Any] = []
     for start in range(0, len(rows), BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
-        params = {f"u_{name}": [row[name] for row in batch] for name in names}
-        result = session.execute(statement, params, execution_options={"synchronize_session": False})
+        # Rows with exactly ``names`` as keys go to the C encoder as they are.
+        exact = all(len(row) == len(names) for row in batch)
+        text = json.dumps(
+            batch if exact else [{name: row[name] for name in names} for row in batch],
+            separators=(",", ":"),
+            default=_json_default,
+        )
+        result = session.execute(
+            statement, {"bulk_rows": text}, execution_options={"synchronize_session": False}
+        )
         if cast(CursorResult[Any], result).returns_rows:
             returned.extend(result.all())
     return returned

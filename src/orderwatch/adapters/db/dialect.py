@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,3 +27,22 @@ def chunks(items: Sequence[_T], *, columns: int) -> Iterator[Sequence[_T]]:
     size = max(1, MAX_PARAMETERS // max(columns, 1))
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def matching(session: Session, column: Any, values: Iterable[Any]) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses that together select the rows whose ``column`` is one of ``values``.
+
+    PostgreSQL gets one ``column = ANY(:array)``: a short statement prepared once, whatever the
+    number of values, where an ``IN`` list would be re-rendered, re-parsed and bound value by
+    value on every call (a third of the client time of a 1,000-event batch). SQLite, in process,
+    takes ``IN`` lists, chunked under its bound-parameter limit.
+    """
+    items = list(values)
+    if not items:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam("match_values", value=items, type_=postgresql.ARRAY(column.type), unique=True)
+        yield column == any_(array)
+        return
+    for part in chunks(items, columns=1):
+        yield column.in_(part)

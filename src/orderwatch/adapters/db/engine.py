@@ -30,8 +30,15 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
+    # Sessions in UTC: psycopg then returns datetime.UTC itself as the zone of every timestamp,
+    # which ``UtcDateTime`` passes through untouched instead of converting each value.
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c timezone=UTC"},
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.bulk import insert_many, update_many
-from orderwatch.adapters.db.dialect import chunks, insert_for
+from orderwatch.adapters.db.dialect import chunks, insert_for, matching
 from orderwatch.adapters.db.locking import lock_rows
 from orderwatch.adapters.db.tables import (
     CarrierRow,
@@ -62,10 +62,33 @@ _STATE_COLUMNS = (
 def _ids_by(session: Session, column: Any, key_column: Any, keys: Iterable[Any]) -> dict[Any, int]:
     keys = list(keys)
     found: dict[Any, int] = {}
-    for part in chunks(keys, columns=1):
-        rows = session.execute(select(key_column, column).where(key_column.in_(part)))
+    for clause in matching(session, key_column, keys):
+        rows = session.execute(select(key_column, column).where(clause))
         found.update((k, i) for k, i in rows)
     return found
+
+
+def _order_columns(orders: Table) -> list[Any]:
+    """What order-status derivation reads of an order; milestones only as "reached or not"."""
+    names = ("id", "ref", "status", "delivered_at", "handed_over_at")
+    columns: list[Any] = [orders.c[name] for name in names]
+    return columns + [orders.c[name].is_not(None).label(name) for name in _MILESTONE_COLUMNS.values()]
+
+
+def _order_of(row: Any, prefix: str = "") -> OrderRecord:
+    values = row._mapping
+    milestones = frozenset(
+        {OrderMilestone.placed}
+        | {m for m, column in _MILESTONE_COLUMNS.items() if values[prefix + column]}
+    )
+    return OrderRecord(
+        id=values[prefix + "id"],
+        ref=values[prefix + "ref"],
+        status=OrderStatus(values[prefix + "status"]),
+        milestones=milestones,
+        delivered_at=values[prefix + "delivered_at"],
+        handed_over_at=values[prefix + "handed_over_at"],
+    )
 
 
 def _state_of(row: Any) -> ShipmentState:
@@ -319,10 +342,19 @@ class SqlIngestStore:
         if not keys:
             return {}
         shipments, carriers, orders = table_of(ShipmentRow), table_of(CarrierRow), table_of(OrderRow)
-        # Two plain IN lists use the (carrier_id, tracking_number) index on every backend (a
-        # row-value IN does not on SQLite); the rare cross matches are filtered out below.
+        # The order's columns come along: ingestion re-derives the order's status from them
+        # without reading the order again (it is locked by this same statement).
+        order_columns = [c.label(f"o_{c.name}") for c in _order_columns(orders)]
+        # Two plain lists (carrier codes, tracking numbers) use the (carrier_id, tracking_number)
+        # index on every backend (a row-value IN does not on SQLite); the rare cross matches are
+        # filtered out below.
         query = (
-            select(shipments, carriers.c.code.label("carrier_code"))
+            select(
+                *[shipments.c[name] for name in ("id", "order_id", "tracking_number", "status")],
+                *[shipments.c[name] for name in _STATE_COLUMNS],
+                carriers.c.code.label("carrier_code"),
+                *order_columns,
+            )
             .join(carriers, carriers.c.id == shipments.c.carrier_id)
             .join(orders, orders.c.id == shipments.c.order_id)
             .where(carriers.c.code.in_(sorted({c for c, _ in keys})))
@@ -333,8 +365,8 @@ class SqlIngestStore:
         query = lock_rows(self.session, query, of=[shipments, orders])
         wanted = set(keys)
         rows: list[Any] = []
-        for part in chunks(sorted({n for _, n in keys}), columns=1):
-            found = self.session.execute(query.where(shipments.c.tracking_number.in_(part))).all()
+        for clause in matching(self.session, shipments.c.tracking_number, sorted({n for _, n in keys})):
+            found = self.session.execute(query.where(clause)).all()
             rows.extend(row for row in found if (row.carrier_code, row.tracking_number) in wanted)
         return {
             (row.carrier_code, row.tracking_number): ShipmentRecord(
@@ -343,6 +375,7 @@ class SqlIngestStore:
                 carrier_code=row.carrier_code,
                 tracking_number=row.tracking_number,
                 state=_state_of(row),
+                order=_order_of(row, prefix="o_"),
             )
             for row in rows
         }
@@ -406,34 +439,25 @@ class SqlIngestStore:
     # -------------------------------------------------------------- order derivation
 
     def load_orders(self, order_ids: Iterable[int]) -> dict[int, OrderRecord]:
-        ids = list(order_ids)
         orders = table_of(OrderRow)
-        columns = [orders.c[name] for name in ("id", "ref", "status", "delivered_at", "handed_over_at")]
-        columns += [orders.c[name] for name in _MILESTONE_COLUMNS.values()]
+        columns = _order_columns(orders)
         result: dict[int, OrderRecord] = {}
-        for part in chunks(ids, columns=1):
-            for row in self.session.execute(select(*columns).where(orders.c.id.in_(part))):
-                milestones = {OrderMilestone.placed} | {
-                    m for m, column in _MILESTONE_COLUMNS.items() if getattr(row, column) is not None
-                }
-                result[row.id] = OrderRecord(
-                    id=row.id,
-                    ref=row.ref,
-                    status=OrderStatus(row.status),
-                    milestones=frozenset(milestones),
-                    delivered_at=row.delivered_at,
-                    handed_over_at=row.handed_over_at,
-                )
+        for clause in matching(self.session, orders.c.id, order_ids):
+            for row in self.session.execute(select(*columns).where(clause)):
+                result[row.id] = _order_of(row)
         return result
 
-    def load_shipment_states(self, order_ids: Iterable[int]) -> dict[int, list[ShipmentState]]:
-        ids = list(order_ids)
+    def load_shipment_states(
+        self, order_ids: Iterable[int], *, except_shipments: Iterable[int] = ()
+    ) -> dict[int, list[ShipmentState]]:
         table = table_of(ShipmentRow)
-        columns = [table.c[name] for name in ("order_id", "status", *_STATE_COLUMNS)]
+        columns = [table.c[name] for name in ("id", "order_id", "status", *_STATE_COLUMNS)]
+        skip = set(except_shipments)
         result: dict[int, list[ShipmentState]] = defaultdict(list)
-        for part in chunks(ids, columns=1):
-            for row in self.session.execute(select(*columns).where(table.c.order_id.in_(part))):
-                result[row.order_id].append(_state_of(row))
+        for clause in matching(self.session, table.c.order_id, order_ids):
+            for row in self.session.execute(select(*columns).where(clause)):
+                if row.id not in skip:
+                    result[row.order_id].append(_state_of(row))
         return result
 
     def save_order_derivations(

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.dialect import insert_for
+from orderwatch.adapters.db.bulk import insert_many
 from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import OutboxRow, table_of
 from orderwatch.services.ports import ClaimedMessage, OutboxMessage
@@ -40,15 +40,16 @@ class SqlOutbox:
             }
             for m in messages
         ]
-        if not rows:
-            return 0
-        result = self.session.execute(
-            insert_for(self.session, table_of(OutboxRow)).on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            ),
+        table = table_of(OutboxRow)
+        inserted = insert_many(
+            self.session,
+            table,
             rows,
+            finish=lambda statement: statement.on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            ).returning(table.c.id),
         )
-        return max(getattr(result, "rowcount", 0) or 0, 0)
+        return len(inserted)
 
     def claim_due(self, *, now: datetime, limit: int) -> list[ClaimedMessage]:
         query = (

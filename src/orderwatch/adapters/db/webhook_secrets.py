@@ -142,6 +142,14 @@ class WebhookSecretStore:
 
         return self._cache.get_or_load(source, load)
 
+    def cached_active_secrets(self, source: WebhookSource) -> tuple[str, ...] | None:
+        """The active secrets of ``source`` if the cache holds them, else ``None`` (no I/O).
+
+        The webhook route checks signatures on the event loop when this answers, and only
+        hops to a thread for :meth:`active_secrets` on a miss.
+        """
+        return self._cache.peek(source)
+
     def _active_rows(self, session: Session, source: WebhookSource) -> list[WebhookSecretRow]:
         query = (
             select(WebhookSecretRow)

@@ -25,6 +25,8 @@ def _load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", path)
     if spec is None or spec.loader is None or not path.is_file():
         fail(f"{path}: benchmark not found (benchmarks run from a source checkout)")
+    if str(BENCHMARKS.parent) not in sys.path:  # so benchmarks import their siblings (loadgen)
+        sys.path.insert(0, str(BENCHMARKS.parent))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
