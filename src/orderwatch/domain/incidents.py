@@ -139,6 +139,7 @@ class IncidentFacts:
     customer_phone: str | None = None
     address: str | None = None
     region: str | None = None
+    lane: str | None = None  # origin region → destination region
     carrier_code: str | None = None
     tracking_number: str | None = None
     order_value_cents: int = 0
@@ -158,7 +159,11 @@ class IncidentEvent:
 
     @property
     def topic(self) -> str:
-        return f"incident.{self.kind}"
+        """The outbox topic: ``incident.opened``, ``incident.assessed``, ``incident.escalated`` ..."""
+        return f"incident.{_TOPIC_NAMES.get(self.kind, self.kind)}"
+
+
+_TOPIC_NAMES = {"reported": "opened"}
 
 
 @dataclass
@@ -176,6 +181,7 @@ class Incident:
     summary: str = ""
     id: int | None = None
     parent_ref: str | None = None  # the major incident grouping this one (volume trigger)
+    scope: str | None = None  # a major incident's carrier lane or region
     assessed_at: datetime | None = None
     assigned_at: datetime | None = None
     first_contact_at: datetime | None = None

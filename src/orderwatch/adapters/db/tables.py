@@ -373,3 +373,152 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Ts)
     sent_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+# ------------------------------------------------------------------ incidents (issue 5: U2–U8, U11, U14)
+
+
+class IncidentRow(Base):
+    """One case of the emergency plan (``domain/incidents.py``), with the facts the plan asks for.
+
+    ``open_order_id`` equals ``order_id`` while the case is not closed or cancelled and is NULL
+    afterwards: its unique constraint is what makes two active cases for one order impossible,
+    on both backends (NULLs never collide). ``open_scope`` does the same for major incidents.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_sla_due", "next_sla_check_at"),
+        Index("ix_incidents_board", "status", "reported_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    open_order_id: Mapped[int | None] = mapped_column(Id, unique=True)
+    scope: Mapped[str | None] = mapped_column(String(160))
+    open_scope: Mapped[str | None] = mapped_column(String(160), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    risk_flag_id: Mapped[int | None] = mapped_column(ForeignKey("risk_flags.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(32), index=True)
+    party: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    order_ref: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    customer_phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(400))
+    region: Mapped[str | None] = mapped_column(String(64))
+    lane: Mapped[str | None] = mapped_column(String(140))
+    carrier_code: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    order_value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    reported_at: Mapped[datetime] = mapped_column(Ts)
+    reported_by: Mapped[str] = mapped_column(String(64))
+    assessed_at: Mapped[datetime | None] = mapped_column(Ts)
+    assigned_at: Mapped[datetime | None] = mapped_column(Ts)
+    first_contact_at: Mapped[datetime | None] = mapped_column(Ts)
+    resolving_at: Mapped[datetime | None] = mapped_column(Ts)
+    resolved_at: Mapped[datetime | None] = mapped_column(Ts)
+    closed_at: Mapped[datetime | None] = mapped_column(Ts)
+    cancelled_at: Mapped[datetime | None] = mapped_column(Ts)
+    waiting_on: Mapped[str | None] = mapped_column(String(16))
+    waiting_since: Mapped[datetime | None] = mapped_column(Ts)
+    pauses: Mapped[Any] = mapped_column(JSON)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    sla_state: Mapped[str] = mapped_column(String(16), default="running")
+    next_sla_check_at: Mapped[datetime | None] = mapped_column(Ts)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    lessons: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class IncidentTimelineRow(Base):
+    """Every action, note and contact on a case, in order (U11): the audit trail and the report."""
+
+    __tablename__ = "incident_timeline"
+    __table_args__ = (Index("ix_incident_timeline_incident", "incident_id", "at", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(Ts)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[Any] = mapped_column(JSON)
+
+
+class SlaLedgerRow(Base):
+    """The SLA ledger (started, paused, resumed, warned, met, breached, voided) per case and clock."""
+
+    __tablename__ = "sla_ledger"
+    __table_args__ = (UniqueConstraint("incident_id", "metric", "kind", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(Ts)
+    recorded_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class TeamRow(Base):
+    """The plan's three groups (U2): leadership, CS emergency team, logistics emergency team."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class TeamMemberRow(Base):
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "username"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OnCallShiftRow(Base):
+    """Who of a team answers escalations in ``[starts_at, ends_at)`` (the on-call rota)."""
+
+    __tablename__ = "on_call_shifts"
+    __table_args__ = (Index("ix_on_call_shifts_team_time", "team_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(Ts)
+    ends_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class IncidentTaskRow(Base):
+    """A task the lead assigned (U5): contact the customer, locate the parcel, reship, refund ..."""
+
+    __tablename__ = "incident_tasks"
+    __table_args__ = (Index("ix_incident_tasks_owner", "owner", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    team: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(Ts)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    done_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class BackupCarrierMarkRow(Base):
+    """A lane or region marked for the backup carrier by a major incident (U12 bulk action)."""
+
+    __tablename__ = "backup_carrier_marks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(160), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(Ts)
+    cleared_at: Mapped[datetime | None] = mapped_column(Ts)

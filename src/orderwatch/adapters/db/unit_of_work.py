@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderwatch.adapters.db.incidents import SqlIncidentStore
 from orderwatch.adapters.db.ingest_store import SqlIngestStore
 from orderwatch.adapters.db.master_data import SqlMasterDataStore
 from orderwatch.adapters.db.outbox import SqlOutbox
@@ -27,6 +28,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.rejects = SqlRejects(self.session)
         self.master = SqlMasterDataStore(self.session)
+        self.incidents = SqlIncidentStore(self.session)
         return self
 
     def __exit__(

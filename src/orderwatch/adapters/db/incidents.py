@@ -1,0 +1,489 @@
+"""SQL implementation of the ``IncidentStore`` port (U3–U8, U11): cases, timeline, ledger, tasks, teams.
+
+Rows are mapped explicitly to the domain's ``Incident`` (STYLE: explicit mapping, mypy-clean).
+Inserts that could collide with another active case (one per order, one per major scope) run in
+a savepoint, so a collision becomes a ``Conflict`` without aborting the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from orderwatch.adapters.db.locking import claim_due, lock_rows
+from orderwatch.adapters.db.tables import (
+    BackupCarrierMarkRow,
+    CustomerRow,
+    IncidentRow,
+    IncidentTaskRow,
+    IncidentTimelineRow,
+    OnCallShiftRow,
+    OrderRow,
+    RiskFlagRow,
+    ShipmentRow,
+    SlaLedgerRow,
+    TeamMemberRow,
+    TeamRow,
+    table_of,
+)
+from orderwatch.domain.causes import Cause
+from orderwatch.domain.errors import Conflict, NotFound
+from orderwatch.domain.escalation import RecentCase, Team
+from orderwatch.domain.incident_tasks import TaskKind
+from orderwatch.domain.incidents import (
+    ACTIVE_STATES,
+    Incident,
+    IncidentEvent,
+    IncidentFacts,
+    IncidentSeverity,
+    IncidentSource,
+    IncidentStatus,
+    WaitingOn,
+)
+from orderwatch.domain.risk_flags import RiskFlag, RiskFlagKind, RiskSeverity
+from orderwatch.domain.sla import LedgerEntry
+from orderwatch.services.incident_ports import FlagCandidate, OrderForIncident, Recipients, TaskRecord
+
+ACTIVE = [s.value for s in ACTIVE_STATES]
+_IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def to_incident(row: IncidentRow, *, parent_ref: str | None = None) -> Incident:
+    """The domain case of a stored row."""
+    facts = IncidentFacts(
+        order_ref=row.order_ref,
+        customer_name=row.customer_name,
+        customer_email=row.customer_email,
+        customer_phone=row.customer_phone,
+        address=row.address,
+        region=row.region,
+        lane=row.lane,
+        carrier_code=row.carrier_code,
+        tracking_number=row.tracking_number,
+        order_value_cents=row.order_value_cents,
+    )
+    return Incident(
+        id=row.id,
+        ref=row.ref,
+        facts=facts,
+        severity=IncidentSeverity(row.severity),
+        cause=Cause(row.cause),
+        reported_at=row.reported_at,
+        reported_by=row.reported_by,
+        source=IncidentSource(row.source),
+        status=IncidentStatus(row.status),
+        summary=row.summary,
+        parent_ref=parent_ref,
+        scope=row.scope,
+        assessed_at=row.assessed_at,
+        assigned_at=row.assigned_at,
+        first_contact_at=row.first_contact_at,
+        resolving_at=row.resolving_at,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        cancelled_at=row.cancelled_at,
+        waiting_on=WaitingOn(row.waiting_on) if row.waiting_on else None,
+        waiting_since=row.waiting_since,
+        pauses=[(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in row.pauses or []],
+        escalation_level=row.escalation_level,
+        resolution=row.resolution,
+        root_cause=row.root_cause,
+        lessons=row.lessons,
+    )
+
+
+def _state_columns(incident: Incident) -> dict[str, Any]:
+    """The columns a transition may change."""
+    active = incident.status in ACTIVE_STATES
+    return {
+        "status": incident.status.value,
+        "severity": incident.severity.value,
+        "cause": incident.cause.value,
+        "party": incident.party_at_fault.value if incident.party_at_fault else None,
+        "assessed_at": incident.assessed_at,
+        "assigned_at": incident.assigned_at,
+        "first_contact_at": incident.first_contact_at,
+        "resolving_at": incident.resolving_at,
+        "resolved_at": incident.resolved_at,
+        "closed_at": incident.closed_at,
+        "cancelled_at": incident.cancelled_at,
+        "waiting_on": incident.waiting_on.value if incident.waiting_on else None,
+        "waiting_since": incident.waiting_since,
+        "pauses": [[_utc(a).isoformat(), _utc(b).isoformat()] for a, b in incident.pauses],
+        "escalation_level": incident.escalation_level,
+        "resolution": incident.resolution,
+        "root_cause": incident.root_cause,
+        "lessons": incident.lessons,
+        "open_scope": incident.scope if active and incident.is_major else None,
+    }
+
+
+class SqlIncidentStore:
+    """Incident persistence inside the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------ orders and flags
+
+    def find_order(self, order_ref: str) -> OrderForIncident | None:
+        query = self._order_query().where(OrderRow.ref == order_ref)
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        tracking = self._tracking_numbers([row.id])
+        return self._order_for_incident(row, tracking)
+
+    def _order_query(self) -> Any:
+        return select(
+            OrderRow.id,
+            OrderRow.ref,
+            OrderRow.promised_at,
+            OrderRow.value_cents,
+            OrderRow.carrier_code,
+            OrderRow.origin_region,
+            OrderRow.destination_region,
+            CustomerRow.name,
+            CustomerRow.email,
+            CustomerRow.phone,
+            CustomerRow.address_line,
+            CustomerRow.city,
+            CustomerRow.zip_prefix,
+        ).outerjoin(CustomerRow, CustomerRow.id == OrderRow.customer_id)
+
+    @staticmethod
+    def _order_for_incident(row: Any, tracking: dict[int, str]) -> OrderForIncident:
+        address = ", ".join(
+            p for p in (row.address_line, row.city, row.destination_region, row.zip_prefix) if p
+        )
+        lane = (
+            f"{row.origin_region}→{row.destination_region}"
+            if row.origin_region and row.destination_region
+            else None
+        )
+        facts = IncidentFacts(
+            order_ref=row.ref,
+            customer_name=row.name,
+            customer_email=row.email,
+            customer_phone=row.phone,
+            address=address or None,
+            region=row.destination_region,
+            lane=lane,
+            carrier_code=row.carrier_code,
+            tracking_number=tracking.get(row.id),
+            order_value_cents=row.value_cents or 0,
+        )
+        return OrderForIncident(row.id, facts, row.promised_at)
+
+    def _tracking_numbers(self, order_ids: Sequence[int]) -> dict[int, str]:
+        """The latest shipment's tracking number per order."""
+        found: dict[int, str] = {}
+        for start in range(0, len(order_ids), _IN_CHUNK):
+            chunk = order_ids[start : start + _IN_CHUNK]
+            query = (
+                select(ShipmentRow.order_id, ShipmentRow.tracking_number)
+                .where(ShipmentRow.order_id.in_(chunk))
+                .order_by(ShipmentRow.id)
+            )
+            found.update({r.order_id: r.tracking_number for r in self.session.execute(query)})
+        return found
+
+    def flag_candidates(self, *, kinds: Sequence[RiskFlagKind], limit: int) -> list[FlagCandidate]:
+        # A flag is covered by any case of its order that was not finished before it was raised.
+        covering = exists().where(
+            IncidentRow.order_id == RiskFlagRow.order_id,
+            or_(
+                and_(IncidentRow.closed_at.is_(None), IncidentRow.cancelled_at.is_(None)),
+                IncidentRow.closed_at >= RiskFlagRow.raised_at,
+                IncidentRow.cancelled_at >= RiskFlagRow.raised_at,
+            ),
+        )
+        query = (
+            self._order_query()
+            .add_columns(
+                RiskFlagRow.id.label("flag_id"),
+                RiskFlagRow.kind,
+                RiskFlagRow.severity,
+                RiskFlagRow.cause,
+                RiskFlagRow.reason,
+                RiskFlagRow.details,
+                RiskFlagRow.raised_at,
+            )
+            .join(RiskFlagRow, RiskFlagRow.order_id == OrderRow.id)
+            .where(
+                RiskFlagRow.cleared_at.is_(None), RiskFlagRow.kind.in_([k.value for k in kinds]), ~covering
+            )
+            .order_by(RiskFlagRow.raised_at, RiskFlagRow.id)
+            .limit(limit)
+        )
+        rows = self.session.execute(query).all()
+        tracking = self._tracking_numbers(sorted({r.id for r in rows}))
+        return [
+            FlagCandidate(
+                r.flag_id,
+                RiskFlag(
+                    r.ref,
+                    RiskFlagKind(r.kind),
+                    RiskSeverity(r.severity),
+                    r.reason,
+                    r.raised_at,
+                    cause=Cause(r.cause) if r.cause else None,
+                    details=r.details or {},
+                ),
+                self._order_for_incident(r, tracking),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ cases
+
+    def active_ref_for_order(self, order_id: int) -> str | None:
+        return self.session.scalar(select(IncidentRow.ref).where(IncidentRow.open_order_id == order_id))
+
+    def count_for_order(self, order_id: int) -> int:
+        return self.session.scalar(select(func.count()).where(IncidentRow.order_id == order_id)) or 0
+
+    def add(
+        self, incident: Incident, *, order_id: int | None, risk_flag_id: int | None, now: datetime
+    ) -> int:
+        f = incident.facts
+        row = IncidentRow(
+            ref=incident.ref,
+            order_id=order_id,
+            open_order_id=order_id if incident.status in ACTIVE_STATES else None,
+            scope=incident.scope,
+            risk_flag_id=risk_flag_id,
+            source=incident.source.value,
+            summary=incident.summary,
+            order_ref=f.order_ref,
+            customer_name=f.customer_name,
+            customer_email=f.customer_email,
+            customer_phone=f.customer_phone,
+            address=f.address,
+            region=f.region,
+            lane=f.lane,
+            carrier_code=f.carrier_code,
+            tracking_number=f.tracking_number,
+            order_value_cents=f.order_value_cents,
+            reported_at=incident.reported_at,
+            reported_by=incident.reported_by,
+            sla_state="running",
+            updated_at=now,
+            **_state_columns(incident),
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError as error:
+            raise Conflict(
+                f"an active incident already exists for {f.order_ref or incident.scope}"
+            ) from error
+        return row.id
+
+    def get(self, ref: str, *, lock: bool = True) -> Incident:
+        query = select(IncidentRow).where(IncidentRow.ref == ref)
+        if lock:
+            query = lock_rows(self.session, query, of=[table_of(IncidentRow)])
+        row = self.session.scalars(query).first()
+        if row is None:
+            raise NotFound("incident", ref)
+        parent = (
+            self.session.scalar(select(IncidentRow.ref).where(IncidentRow.id == row.parent_id))
+            if row.parent_id
+            else None
+        )
+        return to_incident(row, parent_ref=parent)
+
+    def save(
+        self, incident: Incident, *, sla_state: str, next_sla_check_at: datetime | None, now: datetime
+    ) -> None:
+        assert incident.id is not None
+        values = _state_columns(incident)
+        if incident.status not in ACTIVE_STATES:
+            values["open_order_id"] = None
+        else:
+            values["open_order_id"] = (
+                select(IncidentRow.order_id).where(IncidentRow.id == incident.id).scalar_subquery()
+            )
+        self.session.execute(
+            update(IncidentRow)
+            .where(IncidentRow.id == incident.id)
+            .values(**values, sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
+        )
+
+    def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
+        rows = [
+            IncidentTimelineRow(
+                incident_id=incident_id,
+                kind=e.kind,
+                at=e.at,
+                actor=e.actor,
+                from_status=e.from_status.value if e.from_status else None,
+                to_status=e.to_status.value if e.to_status else None,
+                detail=dict(e.detail),
+            )
+            for e in events
+        ]
+        self.session.add_all(rows)
+        self.session.flush()
+        return [row.id for row in rows]
+
+    def record_ledger(
+        self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
+    ) -> list[LedgerEntry]:
+        stored = {
+            (r.metric, r.kind, _utc(r.at))
+            for r in self.session.execute(
+                select(SlaLedgerRow.metric, SlaLedgerRow.kind, SlaLedgerRow.at).where(
+                    SlaLedgerRow.incident_id == incident_id
+                )
+            )
+        }
+        new = [e for e in entries if (e.metric.value, e.kind.value, _utc(e.at)) not in stored]
+        self.session.add_all(
+            SlaLedgerRow(
+                incident_id=incident_id, metric=e.metric.value, kind=e.kind.value, at=e.at, recorded_at=now
+            )
+            for e in new
+        )
+        return new
+
+    def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
+        query = (
+            select(IncidentRow)
+            .where(IncidentRow.next_sla_check_at <= now, IncidentRow.status.in_(ACTIVE))
+            .order_by(IncidentRow.next_sla_check_at, IncidentRow.id)
+            .limit(limit)
+        )
+        return [to_incident(row) for row in self.session.scalars(claim_due(self.session, query))]
+
+    def recent_cases(self, *, since: datetime) -> list[RecentCase]:
+        query = select(
+            IncidentRow.ref,
+            IncidentRow.reported_at,
+            IncidentRow.carrier_code,
+            IncidentRow.lane,
+            IncidentRow.region,
+        ).where(
+            IncidentRow.reported_at > since,
+            IncidentRow.parent_id.is_(None),
+            IncidentRow.open_order_id.is_not(None),
+        )
+        return [
+            RecentCase(r.ref, r.reported_at, r.carrier_code, r.lane, r.region)
+            for r in self.session.execute(query)
+        ]
+
+    def active_major_ref(self, scope: str) -> str | None:
+        return self.session.scalar(select(IncidentRow.ref).where(IncidentRow.open_scope == scope))
+
+    def set_parent(self, child_refs: Sequence[str], parent_id: int, *, now: datetime) -> None:
+        self.session.execute(
+            update(IncidentRow)
+            .where(IncidentRow.ref.in_(list(child_refs)))
+            .values(parent_id=parent_id, updated_at=now)
+        )
+
+    def children(self, parent_id: int) -> list[Incident]:
+        rows = self.session.scalars(
+            select(IncidentRow).where(IncidentRow.parent_id == parent_id).order_by(IncidentRow.id)
+        )
+        return [to_incident(row) for row in rows]
+
+    # ------------------------------------------------------------ tasks and teams
+
+    def add_task(
+        self,
+        incident_id: int,
+        *,
+        kind: TaskKind,
+        team: Team,
+        owner: str,
+        due_at: datetime,
+        note: str,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        row = IncidentTaskRow(
+            incident_id=incident_id,
+            kind=kind.value,
+            team=team.value,
+            owner=owner,
+            due_at=due_at,
+            status="open",
+            note=note,
+            created_by=actor,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def finish_task(self, task_id: int, *, status: str, now: datetime) -> TaskRecord:
+        query: Select[Any] = (
+            select(IncidentTaskRow, IncidentRow.ref)  # type: ignore[assignment]
+            .join(IncidentRow, IncidentRow.id == IncidentTaskRow.incident_id)
+            .where(IncidentTaskRow.id == task_id)
+        )
+        found = self.session.execute(lock_rows(self.session, query, of=[table_of(IncidentTaskRow)])).first()
+        if found is None:
+            raise NotFound("task", task_id)
+        task, ref = found[0], found[1]
+        if task.status != "open":
+            raise Conflict(f"task {task_id} is already {task.status}")
+        task.status, task.done_at = status, now
+        return TaskRecord(
+            task.id,
+            ref,
+            TaskKind(task.kind),
+            Team(task.team),
+            task.owner,
+            task.due_at,
+            task.status,
+            task.note,
+        )
+
+    def recipients(self, team: Team, *, now: datetime) -> Recipients:
+        team_id = self.session.scalar(select(TeamRow.id).where(TeamRow.code == team.value))
+        if team_id is None:
+            return Recipients(team, (), ())
+        leads = self.session.scalars(
+            select(TeamMemberRow.username)
+            .where(TeamMemberRow.team_id == team_id, TeamMemberRow.is_lead.is_(True))
+            .order_by(TeamMemberRow.username)
+        )
+        on_call = self.session.scalars(
+            select(OnCallShiftRow.username)
+            .where(
+                OnCallShiftRow.team_id == team_id,
+                OnCallShiftRow.starts_at <= now,
+                OnCallShiftRow.ends_at > now,
+            )
+            .order_by(OnCallShiftRow.username)
+        )
+        return Recipients(team, tuple(leads), tuple(on_call))
+
+    def mark_backup_carrier(self, scope: str, *, incident_id: int, actor: str, now: datetime) -> bool:
+        existing = self.session.scalars(
+            select(BackupCarrierMarkRow).where(BackupCarrierMarkRow.scope == scope)
+        ).first()
+        if existing is not None and existing.cleared_at is None:
+            return False
+        if existing is not None:
+            existing.incident_id, existing.marked_by, existing.marked_at = incident_id, actor, now
+            existing.cleared_at = None
+            return True
+        self.session.add(
+            BackupCarrierMarkRow(scope=scope, incident_id=incident_id, marked_by=actor, marked_at=now)
+        )
+        return True

@@ -1,0 +1,140 @@
+"""What the incident services need from storage (U3–U8, U11): the ``IncidentStore`` port.
+
+Kept apart from ``ports.py`` so that the ingestion unit of work and its fakes need not know
+about incidents; :class:`IncidentUnitOfWork` is the unit of work that also has the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from orderwatch.domain.escalation import RecentCase, Team
+from orderwatch.domain.incident_tasks import TaskKind
+from orderwatch.domain.incidents import Incident, IncidentEvent, IncidentFacts
+from orderwatch.domain.risk_flags import RiskFlag, RiskFlagKind
+from orderwatch.domain.sla import LedgerEntry
+from orderwatch.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class OrderForIncident:
+    """An order looked up to report it: its id, facts and when it was promised."""
+
+    order_id: int
+    facts: IncidentFacts
+    promised_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagCandidate:
+    """An open risk flag on an order that no unfinished incident covers yet."""
+
+    flag_id: int
+    flag: RiskFlag
+    order: OrderForIncident
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: int
+    incident_ref: str
+    kind: TaskKind
+    team: Team
+    owner: str
+    due_at: datetime
+    status: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who hears about an escalation to a team: its leads and whoever is on call now."""
+
+    team: Team
+    leads: tuple[str, ...]
+    on_call: tuple[str, ...]
+
+
+class IncidentStore(Protocol):
+    """Incident reads and writes inside the caller's transaction."""
+
+    def find_order(self, order_ref: str) -> OrderForIncident | None: ...
+
+    def active_ref_for_order(self, order_id: int) -> str | None:
+        """The case of ``order_id`` that is not closed or cancelled, if any."""
+        ...
+
+    def count_for_order(self, order_id: int) -> int: ...
+
+    def add(
+        self, incident: Incident, *, order_id: int | None, risk_flag_id: int | None, now: datetime
+    ) -> int:
+        """Insert ``incident``; raises ``Conflict`` if the order (or scope) already has an active case."""
+        ...
+
+    def get(self, ref: str, *, lock: bool = True) -> Incident:
+        """The case ``ref`` (locked for update); raises ``NotFound``."""
+        ...
+
+    def save(
+        self, incident: Incident, *, sla_state: str, next_sla_check_at: datetime | None, now: datetime
+    ) -> None: ...
+
+    def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
+        """Insert timeline rows; returns their ids in order (outbox keys use them)."""
+        ...
+
+    def record_ledger(
+        self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
+    ) -> list[LedgerEntry]:
+        """Insert the entries not stored yet; returns those that were new."""
+        ...
+
+    def flag_candidates(self, *, kinds: Sequence[RiskFlagKind], limit: int) -> list[FlagCandidate]: ...
+
+    def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
+        """Active cases whose next SLA check is due, locked (skipping rows other workers hold)."""
+        ...
+
+    def recent_cases(self, *, since: datetime) -> list[RecentCase]:
+        """Active, ungrouped, non-major cases reported after ``since``."""
+        ...
+
+    def active_major_ref(self, scope: str) -> str | None: ...
+
+    def set_parent(self, child_refs: Sequence[str], parent_id: int, *, now: datetime) -> None: ...
+
+    def children(self, parent_id: int) -> list[Incident]: ...
+
+    def add_task(
+        self,
+        incident_id: int,
+        *,
+        kind: TaskKind,
+        team: Team,
+        owner: str,
+        due_at: datetime,
+        note: str,
+        actor: str,
+        now: datetime,
+    ) -> int: ...
+
+    def finish_task(self, task_id: int, *, status: str, now: datetime) -> TaskRecord:
+        """Mark a task done or cancelled; raises ``NotFound`` or ``Conflict`` if not open."""
+        ...
+
+    def recipients(self, team: Team, *, now: datetime) -> Recipients: ...
+
+    def mark_backup_carrier(self, scope: str, *, incident_id: int, actor: str, now: datetime) -> bool:
+        """Mark ``scope`` for the backup carrier; ``False`` if it is already marked."""
+        ...
+
+
+class IncidentUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches incidents."""
+
+    @property
+    def incidents(self) -> IncidentStore: ...
