@@ -5,13 +5,14 @@ volume trigger and its bulk actions.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from orderwatch.adapters.clock import SimulatedClock
+from orderwatch.adapters.db.kpi_queries import load_outcomes
 from orderwatch.adapters.db.tables import (
     IncidentRow,
     IncidentTaskRow,
@@ -27,6 +28,7 @@ from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.incident_tasks import TaskKind
+from orderwatch.domain.kpis import compute
 from orderwatch.domain.incidents import Action, IllegalTransition, IncidentSeverity, IncidentStatus
 from orderwatch.services.incident_jobs import detect_volume, open_from_flags, run_sla_timers
 from orderwatch.services.incidents import (
@@ -121,6 +123,9 @@ def test_walk_from_report_to_closed_and_report_again(app: App, clock: SimulatedC
 
     second = report_undelivered(app.uow(), clock, config=CONFIG, order_ref=order_ref, actor="cs")
     assert second == f"INC-{order_ref}-2"
+    with app.read_session() as session:
+        figures = compute(load_outcomes(session), local=UTC)
+    assert figures.response_minutes_median == 30  # U14: report → first contact, the first case counts
 
 
 def test_an_illegal_move_changes_nothing(app: App) -> None:

@@ -10,7 +10,8 @@ Definitions (every report, page and test uses these functions and nothing else):
 * **Satisfaction (CSAT)** — among orders *with a rating*, the share scoring 4 or 5. The response
   rate (rated / all orders of the group) is shown beside it; non-respondents are never counted as
   satisfied. An order rated several times counts with its mean score.
-* **Response time (U14)** — incident report → first customer contact, median (once incidents exist).
+* **Response time (U14)** — incident report → first customer contact, median in wall-clock minutes
+  over orders with a contacted incident (the order's first one); ``None`` when there is none.
 
 "No data" is ``None``, never 0 % or 100 % (ANCHORS §7, Odoo's "No data" vs 100 % bug).
 A month is attributed by purchase date by default; the promise-month and delivery-month views
@@ -51,6 +52,8 @@ class OrderOutcome:
     lane: str | None = None
     supplier: str | None = None
     region: str | None = None
+    # U14: minutes from the order's first incident report to its first customer contact (wall time).
+    response_minutes: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ class _Tally:
 
     def add(self, outcome: OrderOutcome, local: tzinfo) -> None:
         self.orders += 1
+        if outcome.response_minutes is not None:
+            self.response_minutes.append(outcome.response_minutes)
         if outcome.review_score is not None:
             self.rated += 1
             self.satisfied += round(outcome.review_score) in SATISFIED_SCORES

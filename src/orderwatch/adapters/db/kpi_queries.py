@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.tables import FeedbackRow, OrderLineRow, OrderRow, SupplierRow
+from orderwatch.adapters.db.tables import FeedbackRow, IncidentRow, OrderLineRow, OrderRow, SupplierRow
 from orderwatch.domain.kpis import OrderOutcome
 
 
@@ -38,7 +38,7 @@ def load_outcomes(
     )
     query = (
         select(
-            OrderRow.status, OrderRow.purchased_at, OrderRow.promised_at, OrderRow.delivered_at,
+            OrderRow.id, OrderRow.status, OrderRow.purchased_at, OrderRow.promised_at, OrderRow.delivered_at,
             OrderRow.carrier_code, OrderRow.origin_region, OrderRow.destination_region,
             scores.c.score, suppliers.c.ref,
         )
@@ -49,6 +49,7 @@ def load_outcomes(
         query = query.where(OrderRow.purchased_at >= purchased_from)
     if purchased_until is not None:
         query = query.where(OrderRow.purchased_at < purchased_until)
+    responses = _response_minutes(session)
     return [
         OrderOutcome(
             status=row.status, purchased_at=row.purchased_at, promised_at=row.promised_at,
@@ -57,7 +58,21 @@ def load_outcomes(
             carrier=row.carrier_code,
             lane=f"{row.origin_region}→{row.destination_region}"
             if row.origin_region and row.destination_region else None,
-            supplier=row.ref, region=row.destination_region,
+            supplier=row.ref, region=row.destination_region, response_minutes=responses.get(row.id),
         )
         for row in session.execute(query)
     ]
+
+
+def _response_minutes(session: Session) -> dict[int, float]:
+    """Per order, minutes from its first contacted incident's report to that first contact (U14)."""
+    query = (
+        select(IncidentRow.order_id, IncidentRow.reported_at, IncidentRow.first_contact_at)
+        .where(IncidentRow.order_id.is_not(None), IncidentRow.first_contact_at.is_not(None))
+        .order_by(IncidentRow.reported_at.desc())
+    )
+    # Later reports first, so the earliest report of an order is the one that stays.
+    return {
+        row.order_id: (row.first_contact_at - row.reported_at).total_seconds() / 60
+        for row in session.execute(query)
+    }

@@ -12,6 +12,7 @@ from orderwatch.adapters.db.ingest_store import SqlIngestStore
 from orderwatch.adapters.db.master_data import SqlMasterDataStore
 from orderwatch.adapters.db.outbox import SqlOutbox
 from orderwatch.adapters.db.repositories import SqlRejects
+from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
 
 
 class SqlAlchemyUnitOfWork:
@@ -28,6 +29,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.rejects = SqlRejects(self.session)
         self.master = SqlMasterDataStore(self.session)
+        self.risk_flags = SqlRiskFlagStore(self.session)
         self.incidents = SqlIncidentStore(self.session)
         return self
 

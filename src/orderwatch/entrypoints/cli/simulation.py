@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from orderwatch.adapters.sinks import RecordingSink
 from orderwatch.bootstrap import App
 from orderwatch.domain.commands import TimedCommand
 from orderwatch.domain.kpis import KpiFigures, MonthBasis, compute, compute_grouped, month_of
+from orderwatch.entrypoints.incident_wiring import INCIDENT_JOBS
 from orderwatch.services.handlers import COMMAND_HANDLERS
 from orderwatch.services.outbox import drain
 from orderwatch.services.replay import PeriodicJob, ReplayReport, replay
@@ -29,6 +31,8 @@ def run_replay(
     """Replay ``commands`` through ingestion with the periodic jobs, showing a progress bar."""
     sink = RecordingSink()
     jobs = [
+        # Incident jobs after the detectors (which raise the flags they open cases from).
+        *(PeriodicJob(j.name, j.every, partial(j.run, app)) for j in INCIDENT_JOBS),
         PeriodicJob("outbox", timedelta(hours=1), lambda c: drain(app.uow, sink, clock=c, limit=5_000)),
     ]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
