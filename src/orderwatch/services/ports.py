@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from orderwatch.domain.causes import Cause
 from orderwatch.domain.commands import (
     CustomerData,
     RecordFeedback,
@@ -19,7 +20,6 @@ from orderwatch.domain.commands import (
     UpsertOrder,
     UpsertShipment,
 )
-from orderwatch.domain.causes import Cause
 from orderwatch.domain.detectors import (
     DispatchFacts,
     ExceptionFacts,
@@ -29,15 +29,6 @@ from orderwatch.domain.detectors import (
     ScanFacts,
 )
 from orderwatch.domain.orders import OrderMilestone, OrderStatus
-from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
-from orderwatch.domain.detectors import (
-    DispatchFacts,
-    ExceptionFacts,
-    Finding,
-    Lane,
-    PromiseFacts,
-    ScanFacts,
-)
 from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
 from orderwatch.domain.shipments import ShipmentState, ShipmentStatus
 
