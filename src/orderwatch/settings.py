@@ -49,6 +49,54 @@ class Settings(BaseSettings):
         "America/Sao_Paulo", description="Time zone of naive timestamps in imports and of calendar days"
     )
 
+    # --- customer communication (issue 6: D3-D6) and the worker
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Address customers reach the tracking page at (links in messages)",
+    )
+    shop_name: str = Field("OrderWatch Shop", description="Shop name signed under customer messages")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server the worker sends e-mail through")
+    smtp_port: int = Field(8025, description="SMTP port (the demo mailbox listens on 8025)")
+    smtp_sender: str = Field("OrderWatch <no-reply@orderwatch.local>", description="From address of e-mails")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_username: str | None = Field(None, description="SMTP login (empty: no authentication)")
+    smtp_password: str | None = Field(None, description="SMTP password")
+    sms_gateway_url: str | None = Field(None, description="HTTP SMS gateway URL (empty: SMS messages fail)")
+    sms_gateway_body: str = Field(
+        '{"to": "{to}", "text": "{text}", "reference": "{idempotency_key}"}',
+        description="JSON request shape; string values {to}, {text}, {idempotency_key} are filled in",
+    )
+    sms_gateway_format: str = Field("json", description="json body, or form (url-encoded fields)")
+    sms_gateway_headers: str = Field("{}", description="JSON object of extra headers (API keys)")
+    channel_timeout_seconds: float = Field(10.0, description="Time-out of one SMTP, SMS or webhook send")
+    worker_lease_seconds: int = Field(
+        60, description="How long a worker holds claimed messages; longer than the channel time-out"
+    )
+    worker_threads: int = Field(4, description="Sending threads per worker process")
+    worker_poll_seconds: float = Field(0.5, description="Idle worker pause between looks at the database")
+    notification_rules: str = Field(
+        "{}",
+        description='JSON per event: channels, e.g. {"delivered": ["email", "sms"]}; others keep defaults',
+    )
+    quiet_hours: str = Field(
+        "21:00-08:00", description="Shop-time window when quiet channels wait (HH:MM-HH:MM)"
+    )
+    quiet_channels: str = Field("sms", description="Comma list of channels that respect quiet hours")
+    notification_rate_limit_per_day: int = Field(6, description="Messages per customer in a rolling day")
+    delay_change_min_hours: int = Field(
+        12, description="A new delay message needs the date to move this much"
+    )
+    feedback_delay_hours: int = Field(24, description="Hours after delivery before the feedback request")
+    tracking_rate_limit_per_minute: int = Field(
+        20, description="Tracking-page lookups and feedback posts per client address per minute"
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_sends(self) -> Self:
+        if self.worker_lease_seconds <= self.channel_timeout_seconds:
+            raise ValueError("ORDERWATCH_WORKER_LEASE_SECONDS must exceed ORDERWATCH_CHANNEL_TIMEOUT_SECONDS")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

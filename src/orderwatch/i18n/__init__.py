@@ -29,23 +29,23 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op mark
     return message
 
 
-def catalog_path(language: str) -> Path:
-    """The ``.po`` file of ``language`` (which may not exist)."""
-    return CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_path(language: str, domain: str = DOMAIN) -> Path:
+    """The ``.po`` file of ``language`` (which may not exist); ``customer`` holds customer messages."""
+    return CATALOG_DIR / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 @lru_cache(maxsize=8)
-def load_translations(language: str) -> Translations:
+def load_translations(language: str, domain: str = DOMAIN) -> Translations:
     """The compiled catalog of ``language``; a language without a catalog gets the source strings.
 
     Fuzzy entries are left out, as ``msgfmt`` does, so a half-reviewed translation never shows.
     """
-    path = catalog_path(language)
+    path = catalog_path(language, domain)
     if not path.exists():
         return Translations()
     with path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=language, domain=DOMAIN)
+        catalog = read_po(po_file, locale=language, domain=domain)
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)

@@ -432,3 +432,144 @@ class ModelUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def models(self) -> ModelRegistry: ...
+
+
+# ------------------------------------------------------------------ customer communication (issue 6: D4, U14)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A planned message, rendered, ready to store (``status`` pending or suppressed)."""
+
+    idempotency_key: str
+    event: str
+    channel: str
+    recipient: str
+    language: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    context: Mapping[str, Any]
+    send_at: datetime
+    status: str = "pending"
+    order_id: int | None = None
+    customer_id: int | None = None
+    endpoint_id: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message a worker holds under lease while it sends it (``secret``: webhook endpoints')."""
+
+    id: int
+    idempotency_key: str
+    event: str
+    channel: str
+    recipient: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    attempts: int
+    endpoint_id: int | None = None
+    secret: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    """An order and its customer's contacts; ``channels`` None means the shop's defaults."""
+
+    order_ref: str
+    customer_id: int | None
+    email: str | None
+    phone: str | None
+    language: str
+    channels: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRecord:
+    """A shop system subscribed to webhooks."""
+
+    id: int
+    name: str
+    url: str
+    events: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message's text in one language: subject (e-mail), plain text, HTML (e-mail)."""
+
+    subject: str | None
+    text: str
+    html: str | None
+
+
+class NotificationStore(Protocol):
+    """Message rows, recipients and webhook endpoints (inside the caller's transaction)."""
+
+    def find_recipient(self, order_id: int) -> RecipientRecord | None:
+        """The order's reference and customer (None when the order does not exist)."""
+        ...
+
+    def count_recent(self, customer_id: int, *, since: datetime) -> int:
+        """Messages planned (not suppressed) for a customer since ``since``."""
+        ...
+
+    def last_expected_at(self, order_id: int) -> datetime | None:
+        """The expected delivery told in the order's last sent or pending delay message."""
+        ...
+
+    def add_messages(self, messages: Sequence[NewMessage], *, now: datetime) -> int:
+        """Insert messages, skipping keys already stored; the number inserted."""
+        ...
+
+    def active_endpoints(self) -> list[EndpointRecord]: ...
+
+    def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutgoingMessage]:
+        """Lease due messages (pending, or sending with an expired lease) until ``lease_until``."""
+        ...
+
+    def mark_sent(self, message_id: int, *, now: datetime) -> None: ...
+
+    def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt; ``retry_at=None`` gives up (status ``dead``, shown to staff)."""
+        ...
+
+    def release(self, message_ids: Sequence[int], *, now: datetime) -> None:
+        """Give leased, unsent messages back (a stopping worker) without counting an attempt."""
+        ...
+
+    def record_endpoint_result(
+        self, endpoint_id: int, *, ok: bool, disable_after: int, now: datetime
+    ) -> bool:
+        """Count an endpoint's straight failures; disable it after ``disable_after``; True if active."""
+        ...
+
+    def redrive(self, *, endpoint_id: int | None, now: datetime) -> int:
+        """Dead messages (of one endpoint, or all) back to pending; re-enables the endpoint."""
+        ...
+
+
+class NotificationUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also holds the notification tables."""
+
+    @property
+    def notifications(self) -> NotificationStore: ...
+
+
+class MessageRenderer(Protocol):
+    """Templates per event and language (Babel catalogs)."""
+
+    def render(self, event: str, language: str, context: Mapping[str, Any]) -> Rendered: ...
+
+
+class PermanentFailure(Exception):
+    """A channel refused the message for good (bad address, 4xx): no retry, shown to staff."""
+
+
+class ChannelSender(Protocol):
+    """Sends one message on one channel; raises to retry, :class:`PermanentFailure` to give up."""
+
+    def send(self, message: OutgoingMessage) -> None: ...

@@ -522,3 +522,77 @@ class BackupCarrierMarkRow(Base):
     marked_by: Mapped[str] = mapped_column(String(64))
     marked_at: Mapped[datetime] = mapped_column(Ts)
     cleared_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+# ------------------------------------------------------------ customer communication (issue 6: D3-D6, U14)
+
+
+class WebhookEndpointRow(Base):
+    """A shop system that receives signed webhooks; disabled after repeated failures (ANCHORS §6)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(256))
+    events: Mapped[str] = mapped_column(String(500), default="*")  # comma list of events, * for all
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(Ts)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class NotificationPreferenceRow(Base):
+    """A customer's chosen channels and language for messages; no row means the shop's defaults."""
+
+    __tablename__ = "notification_preferences"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    channels: Mapped[str] = mapped_column(String(64))  # comma list: email,sms ("" = no messages)
+    language: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(Ts)
+
+
+class NotificationMessageRow(Base):
+    """One message to one recipient on one channel, rendered when planned, sent by the worker.
+
+    ``status``: pending → sending (leased to a worker until ``next_attempt_at``) → sent; or
+    failed attempts back to pending with back-off, ``dead`` when given up, ``suppressed`` when
+    a rule held it back (rate limit, no contact, opt-out).
+    """
+
+    __tablename__ = "notification_messages"
+    __table_args__ = (
+        Index("ix_notification_messages_due", "status", "next_attempt_at", "id"),
+        Index("ix_notification_messages_customer_time", "customer_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    recipient: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Ts)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    sent_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class WorkerJobRow(Base):
+    """When a scheduled worker job next runs; the row is the lock that lets one worker run it."""
+
+    __tablename__ = "worker_jobs"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(Ts)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    last_started_at: Mapped[datetime | None] = mapped_column(Ts)
+    last_finished_at: Mapped[datetime | None] = mapped_column(Ts)
+    last_error: Mapped[str | None] = mapped_column(Text)

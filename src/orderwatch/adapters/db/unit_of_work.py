@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderwatch.adapters.db.incidents import SqlIncidentStore
 from orderwatch.adapters.db.ingest_store import SqlIngestStore
 from orderwatch.adapters.db.master_data import SqlMasterDataStore
+from orderwatch.adapters.db.notifications import SqlNotificationStore
 from orderwatch.adapters.db.outbox import SqlOutbox
 from orderwatch.adapters.db.repositories import SqlRejects
 from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
@@ -29,6 +30,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.rejects = SqlRejects(self.session)
         self.master = SqlMasterDataStore(self.session)
+        self.notifications = SqlNotificationStore(self.session)
         self.risk_flags = SqlRiskFlagStore(self.session)
         self.incidents = SqlIncidentStore(self.session)
         return self

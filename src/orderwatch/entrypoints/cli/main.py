@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from orderwatch.entrypoints.cli import apikeys, bench, db, demo, imports, replay, serve, users, webhooks
+from orderwatch.entrypoints.cli import (
+    apikeys,
+    bench,
+    db,
+    demo,
+    imports,
+    replay,
+    serve,
+    users,
+    webhooks,
+    worker,
+)
 
 app = typer.Typer(
     name="orderwatch",
@@ -21,3 +32,4 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(replay.app, name="replay")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)

@@ -1,0 +1,240 @@
+"""Message rows, recipients and webhook endpoints in SQL (issue 6: D4, U14).
+
+Claiming works like the outbox (``locking.claim_due``: ``SKIP LOCKED`` on PostgreSQL, the
+database write lock on SQLite) but is a *lease*: the claim commits at once with status
+``sending`` and ``next_attempt_at`` = lease end, and each message is marked in its own short
+transaction right after its send. A worker that dies leaves at most the message it was sending
+in doubt; the lease expiring makes it (and the untouched rest of its batch) due again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from orderwatch.adapters.db.dialect import insert_for
+from orderwatch.adapters.db.locking import claim_due
+from orderwatch.adapters.db.tables import (
+    CustomerRow,
+    NotificationMessageRow,
+    NotificationPreferenceRow,
+    OrderRow,
+    WebhookEndpointRow,
+    table_of,
+)
+from orderwatch.services.ports import EndpointRecord, NewMessage, OutgoingMessage, RecipientRecord
+
+Message = NotificationMessageRow
+DELAY_EVENTS = ("delay_risk", "delay_confirmed")
+
+
+class SqlNotificationStore:
+    """Notification reads and writes inside the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_recipient(self, order_id: int) -> RecipientRecord | None:
+        row = self.session.execute(
+            select(
+                OrderRow.ref,
+                CustomerRow.id,
+                CustomerRow.email,
+                CustomerRow.phone,
+                func.coalesce(NotificationPreferenceRow.language, CustomerRow.language),
+                NotificationPreferenceRow.channels,
+            )
+            .select_from(OrderRow)
+            .outerjoin(CustomerRow, CustomerRow.id == OrderRow.customer_id)
+            .outerjoin(NotificationPreferenceRow, NotificationPreferenceRow.customer_id == CustomerRow.id)
+            .where(OrderRow.id == order_id)
+        ).first()
+        if row is None:
+            return None
+        ref, customer_id, email, phone, language, channels = row
+        return RecipientRecord(ref, customer_id, email, phone, language or "en", channels)
+
+    def count_recent(self, customer_id: int, *, since: datetime) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(
+                    Message.customer_id == customer_id,
+                    Message.created_at >= since,
+                    Message.status != "suppressed",
+                )
+            )
+            or 0
+        )
+
+    def last_expected_at(self, order_id: int) -> datetime | None:
+        contexts = self.session.scalars(
+            select(Message.context)
+            .where(
+                Message.order_id == order_id,
+                Message.event.in_(DELAY_EVENTS),
+                Message.status.in_(("pending", "sending", "sent")),
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        ).all()
+        value = contexts[0].get("expected_at") if contexts else None
+        return datetime.fromisoformat(value) if value else None
+
+    def add_messages(self, messages: Sequence[NewMessage], *, now: datetime) -> int:
+        if not messages:
+            return 0
+        rows = [
+            {
+                "idempotency_key": m.idempotency_key,
+                "event": m.event,
+                "channel": m.channel,
+                "order_id": m.order_id,
+                "customer_id": m.customer_id,
+                "endpoint_id": m.endpoint_id,
+                "recipient": m.recipient,
+                "language": m.language,
+                "subject": m.subject,
+                "body_text": m.body_text,
+                "body_html": m.body_html,
+                "context": dict(m.context),
+                "status": m.status,
+                "attempts": 0,
+                "next_attempt_at": m.send_at,
+                "last_error": m.last_error,
+                "created_at": now,
+            }
+            for m in messages
+        ]
+        table = table_of(Message)
+        result = self.session.execute(
+            insert_for(self.session, table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id),
+            rows,
+        )
+        return len(result.all())
+
+    def active_endpoints(self) -> list[EndpointRecord]:
+        rows = self.session.scalars(
+            select(WebhookEndpointRow)
+            .where(WebhookEndpointRow.is_active.is_(True))
+            .order_by(WebhookEndpointRow.id)
+        ).all()
+        return [EndpointRecord(r.id, r.name, r.url, r.events) for r in rows]
+
+    def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutgoingMessage]:
+        endpoint_ok = or_(
+            Message.endpoint_id.is_(None),
+            Message.endpoint_id.in_(
+                select(WebhookEndpointRow.id).where(WebhookEndpointRow.is_active.is_(True))
+            ),
+        )
+        query = (
+            select(Message)
+            .where(Message.status.in_(("pending", "sending")), Message.next_attempt_at <= now, endpoint_ok)
+            .order_by(Message.next_attempt_at, Message.id)
+            .limit(limit)
+        )
+        rows = self.session.scalars(claim_due(self.session, query)).all()
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        self.session.execute(
+            update(Message)
+            .where(Message.id.in_(ids))
+            .values(status="sending", next_attempt_at=lease_until, attempts=Message.attempts + 1)
+        )
+        secrets = self._secrets({r.endpoint_id for r in rows if r.endpoint_id is not None})
+        return [
+            OutgoingMessage(
+                id=r.id,
+                idempotency_key=r.idempotency_key,
+                event=r.event,
+                channel=r.channel,
+                recipient=r.recipient,
+                subject=r.subject,
+                body_text=r.body_text,
+                body_html=r.body_html,
+                attempts=r.attempts + 1,
+                endpoint_id=r.endpoint_id,
+                secret=secrets.get(r.endpoint_id) if r.endpoint_id is not None else None,
+            )
+            for r in rows
+        ]
+
+    def _secrets(self, endpoint_ids: set[int]) -> dict[int, str]:
+        if not endpoint_ids:
+            return {}
+        rows = self.session.execute(
+            select(WebhookEndpointRow.id, WebhookEndpointRow.secret).where(
+                WebhookEndpointRow.id.in_(endpoint_ids)
+            )
+        ).all()
+        return {endpoint_id: secret for endpoint_id, secret in rows}
+
+    def mark_sent(self, message_id: int, *, now: datetime) -> None:
+        self.session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status="sent", sent_at=now, last_error=None)
+        )
+
+    def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None) -> None:
+        values: dict[str, object] = {"last_error": error[:2000]}
+        values |= (
+            {"status": "dead"} if retry_at is None else {"status": "pending", "next_attempt_at": retry_at}
+        )
+        self.session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+    def release(self, message_ids: Sequence[int], *, now: datetime) -> None:
+        """Give leased, unsent messages back (a stopping worker) without counting an attempt."""
+        if message_ids:
+            self.session.execute(
+                update(Message)
+                .where(Message.id.in_(list(message_ids)), Message.status == "sending")
+                .values(status="pending", next_attempt_at=now, attempts=Message.attempts - 1)
+            )
+
+    def record_endpoint_result(
+        self, endpoint_id: int, *, ok: bool, disable_after: int, now: datetime
+    ) -> bool:
+        endpoint = WebhookEndpointRow
+        if ok:
+            self.session.execute(
+                update(endpoint).where(endpoint.id == endpoint_id).values(consecutive_failures=0)
+            )
+            return True
+        self.session.execute(
+            update(endpoint)
+            .where(endpoint.id == endpoint_id)
+            .values(consecutive_failures=endpoint.consecutive_failures + 1)
+        )
+        self.session.execute(
+            update(endpoint)
+            .where(
+                endpoint.id == endpoint_id,
+                endpoint.is_active.is_(True),
+                endpoint.consecutive_failures >= disable_after,
+            )
+            .values(is_active=False, disabled_at=now)
+        )
+        return bool(self.session.scalar(select(endpoint.is_active).where(endpoint.id == endpoint_id)))
+
+    def redrive(self, *, endpoint_id: int | None, now: datetime) -> int:
+        dead = Message.status == "dead"
+        scope = and_(dead, Message.endpoint_id == endpoint_id) if endpoint_id is not None else dead
+        result = self.session.execute(
+            update(Message).where(scope).values(status="pending", attempts=0, next_attempt_at=now)
+        )
+        endpoints = update(WebhookEndpointRow).values(
+            is_active=True, consecutive_failures=0, disabled_at=None
+        )
+        if endpoint_id is not None:
+            endpoints = endpoints.where(WebhookEndpointRow.id == endpoint_id)
+        self.session.execute(endpoints)
+        return int(getattr(result, "rowcount", 0) or 0)

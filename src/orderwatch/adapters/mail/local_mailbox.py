@@ -1,0 +1,78 @@
+"""A local SMTP server that keeps what it receives: the demo's mail sink and the tests' real server.
+
+Built on aiosmtpd (a development dependency: the demo, tests and the benchmark use it; a
+production deployment points ``ORDERWATCH_SMTP_HOST`` at its real relay). Like Dovecot's
+duplicate elimination, the mailbox stores one copy per ``Message-ID``: a message re-sent after a
+worker crash (``services/deliveries.py`` states when) is acknowledged and counted, not stored twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from email.policy import default
+from typing import Any, Self
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One message as the server accepted it."""
+
+    message_id: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    def parsed(self) -> Message:
+        return message_from_bytes(self.data, policy=default)
+
+
+class MailboxHandler:
+    """aiosmtpd handler: every accepted DATA is logged; the mailbox holds one per Message-ID."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.deliveries: list[Received] = []  # every accepted transaction, duplicates included
+        self.mailbox: dict[str, Received] = {}
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        data = envelope.original_content or envelope.content
+        head = data.split(b"\r\n\r\n", 1)[0]
+        headers = message_from_bytes(head + b"\r\n\r\n", policy=default)
+        received = Received(str(headers.get("Message-ID", "")), tuple(envelope.rcpt_tos), bytes(data))
+        with self._lock:
+            self.deliveries.append(received)
+            self.mailbox.setdefault(received.message_id or f"<none-{len(self.deliveries)}>", received)
+        return "250 Message accepted for delivery"
+
+    def snapshot(self) -> tuple[list[Received], dict[str, Received]]:
+        with self._lock:
+            return list(self.deliveries), dict(self.mailbox)
+
+
+class LocalMailbox:
+    """``with LocalMailbox() as box:`` runs the server on ``box.host:box.port`` (0 = a free port)."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.handler = MailboxHandler()
+        self._controller = Controller(self.handler, hostname=host, port=port or _free_port(host))
+        self.host = host
+        self.port = self._controller.port
+
+    def __enter__(self) -> Self:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._controller.stop()
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,1 @@
+"""SMS through an HTTP gateway whose request shape is configured (D4)."""

@@ -1,0 +1,126 @@
+"""The worker loop: scheduled jobs and outbox planning on the main thread, sending on N threads.
+
+    main thread:   every poll ─▶ due jobs (one worker per period, by the database)
+                               ─▶ outbox dispatch to the consumers (SKIP LOCKED, one transaction)
+    send threads:  deliver_due (lease a batch, send, mark each) until stopped
+
+SIGTERM / SIGINT set the stop event: the main thread finishes its current step, each sending
+thread finishes the message in hand and releases the rest of its batch, then the process exits
+0. Several worker processes share one database; nothing but the database coordinates them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+
+from orderwatch.adapters.db import worker_jobs
+from orderwatch.bootstrap import App
+from orderwatch.entrypoints.worker import jobs
+from orderwatch.services.deliveries import deliver_due
+from orderwatch.services.outbox import dispatch_due
+from orderwatch.services.ports import ChannelSender
+
+log = logging.getLogger("orderwatch.worker")
+
+SendersFactory = Callable[[], dict[str, ChannelSender]]
+
+
+class Worker:
+    """One worker process's loop; ``stop()`` (or a signal) ends it gracefully."""
+
+    def __init__(
+        self, app: App, *, senders: SendersFactory, threads: int, poll_seconds: float, batch: int = 50
+    ):
+        self.app = app
+        self.senders = senders
+        self.threads = max(threads, 1)
+        self.poll = poll_seconds
+        self.batch = batch
+        self.lease = timedelta(seconds=app.settings.worker_lease_seconds)
+        self.stopping = threading.Event()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.errors: list[str] = []
+
+    def stop(self, *_: object) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s: stopping after the current step", signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self) -> None:
+        jobs.load_all()
+        senders = [threading.Thread(target=self._send_loop, name=f"send-{i}") for i in range(self.threads)]
+        for thread in senders:
+            thread.start()
+        try:
+            while not self.stopping.is_set():
+                busy = self._run_due_jobs()
+                busy |= self._plan_step()
+                if not busy:
+                    self.stopping.wait(self.poll)
+        finally:
+            self.stopping.set()
+            for thread in senders:
+                thread.join()
+
+    def _plan_step(self) -> bool:
+        uow = self.app.uow()
+        fan_out = jobs.FanOut([factory(self.app, uow) for _, factory in sorted(jobs.CONSUMERS.items())])
+        result = dispatch_due(uow, fan_out, clock=self.app.clock, limit=500)
+        return result.sent + result.retried + result.dead > 0
+
+    def _run_due_jobs(self) -> bool:
+        ran = False
+        for job in list(jobs.JOBS.values()):
+            now = self.app.clock.now()
+            if not worker_jobs.try_acquire(
+                self.app.engine, job.name, every=job.every, now=now, holder=self.holder
+            ):
+                continue
+            error = None
+            try:
+                job.run(self.app)
+            except Exception as failure:  # a failing job must not stop the others or the sending
+                error = f"{type(failure).__name__}: {failure}"
+                log.exception("job %s failed", job.name)
+            worker_jobs.record_finish(self.app.engine, job.name, now=self.app.clock.now(), error=error)
+            ran = True
+        return ran
+
+    def _send_loop(self) -> None:
+        senders = self.senders()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    result = deliver_due(
+                        self.app.uow,
+                        senders,
+                        clock=self.app.clock,
+                        lease=self.lease,
+                        limit=self.batch,
+                        should_stop=self.stopping.is_set,
+                    )
+                except Exception as failure:  # the database went away: wait, then try again
+                    log.exception("sending step failed")
+                    self.errors.append(f"{type(failure).__name__}: {failure}")
+                    self.stopping.wait(self.poll)
+                    continue
+                if result.claimed == 0:
+                    self.stopping.wait(self.poll)
+        finally:
+            for sender in senders.values():
+                close = getattr(sender, "close", None)
+                if close is not None:
+                    close()
