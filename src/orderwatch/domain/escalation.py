@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 from orderwatch.domain.incidents import IncidentSeverity
+from orderwatch.domain.roles import Role
 from orderwatch.domain.sla import LedgerKind, SlaMetric
 
 
@@ -38,6 +39,18 @@ class Team(StrEnum):
     cs_emergency = "cs_emergency"
     logistics_emergency = "logistics_emergency"
 
+
+TEAM_NAMES: dict[Team, str] = {
+    Team.leadership: "应急响应领导小组 Leadership group",
+    Team.cs_emergency: "客户服务应急小组 CS emergency team",
+    Team.logistics_emergency: "物流应急小组 Logistics emergency team",
+}
+# The staff role whose people make up each team (U2); admins belong to none by default.
+TEAM_OF_ROLE: dict[Role, Team] = {
+    Role.leadership: Team.leadership,
+    Role.cs_agent: Team.cs_emergency,
+    Role.logistics_agent: Team.logistics_emergency,
+}
 
 # Who owns each clock (D13): the leadership group assesses, CS calls, logistics resolves.
 METRIC_OWNER: dict[SlaMetric, Team] = {

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -472,6 +472,24 @@ class SqlIncidentStore:
             .order_by(OnCallShiftRow.username)
         )
         return Recipients(team, tuple(leads), tuple(on_call))
+
+    def set_team(self, team: Team, *, name: str, members: Sequence[tuple[str, bool]]) -> None:
+        row = self.session.scalars(select(TeamRow).where(TeamRow.code == team.value)).first()
+        if row is None:
+            row = TeamRow(code=team.value, name=name)
+            self.session.add(row)
+            self.session.flush()
+        row.name = name
+        self.session.execute(delete(TeamMemberRow).where(TeamMemberRow.team_id == row.id))
+        self.session.add_all(TeamMemberRow(team_id=row.id, username=u, is_lead=lead) for u, lead in members)
+
+    def add_on_call(self, team: Team, *, username: str, starts_at: datetime, ends_at: datetime) -> None:
+        team_id = self.session.scalar(select(TeamRow.id).where(TeamRow.code == team.value))
+        if team_id is None:
+            raise NotFound("team", team.value)
+        self.session.add(
+            OnCallShiftRow(team_id=team_id, username=username, starts_at=starts_at, ends_at=ends_at)
+        )
 
     def mark_backup_carrier(self, scope: str, *, incident_id: int, actor: str, now: datetime) -> bool:
         existing = self.session.scalars(

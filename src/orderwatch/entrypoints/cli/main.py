@@ -10,6 +10,7 @@ from orderwatch.entrypoints.cli import (
     db,
     demo,
     imports,
+    incidents,
     replay,
     serve,
     users,
@@ -30,6 +31,7 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
 app.add_typer(replay.app, name="replay")
+app.add_typer(incidents.app, name="incidents")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("worker")(worker.worker)
