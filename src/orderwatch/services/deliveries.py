@@ -65,15 +65,24 @@ def deliver_due(
         batch = uow.notifications.claim_due(now=now, lease_until=now + lease, limit=limit)
         uow.commit()
     sent = retried = dead = 0
+    held: list[int] = []  # messages to endpoints disabled during this batch: not tried again now
+    disabled: set[int] = set()
     for position, message in enumerate(batch):
         if should_stop():
-            _release(uow_factory, [m.id for m in batch[position:]], clock=clock)
-            return DeliveryResult(len(batch), sent, retried, dead, len(batch) - position)
+            _release(uow_factory, held + [m.id for m in batch[position:]], clock=clock)
+            return DeliveryResult(len(batch), sent, retried, dead, len(held) + len(batch) - position)
+        if message.endpoint_id in disabled:
+            held.append(message.id)
+            continue
         outcome = _send_one(uow_factory, senders, message, clock=clock)
+        if outcome == "endpoint_disabled":
+            disabled.add(message.endpoint_id or 0)
+            outcome = "retried"
         sent += outcome == "sent"
         retried += outcome == "retried"
         dead += outcome == "dead"
-    return DeliveryResult(len(batch), sent, retried, dead)
+    _release(uow_factory, held, clock=clock)
+    return DeliveryResult(len(batch), sent, retried, dead, len(held))
 
 
 def _send_one(
@@ -104,15 +113,20 @@ def _send_one(
             store.mark_failed(
                 message.id, error=error, retry_at=None if give_up else now + retry_delay(message.attempts)
             )
+        active = True
         if message.endpoint_id is not None:
-            store.record_endpoint_result(
+            active = store.record_endpoint_result(
                 message.endpoint_id, ok=error is None, disable_after=WEBHOOK_DISABLE_AFTER, now=now
             )
         uow.commit()
-    return "sent" if error is None else "dead" if give_up else "retried"
+    if error is None:
+        return "sent"
+    return "dead" if give_up else "retried" if active else "endpoint_disabled"
 
 
 def _release(uow_factory: Callable[[], NotificationUnitOfWork], ids: list[int], *, clock: Clock) -> None:
+    if not ids:
+        return
     with uow_factory() as uow:
         uow.notifications.release(ids, now=clock.now())
         uow.commit()
