@@ -47,7 +47,9 @@ CONFIG = IncidentConfig.for_timezone("America/Sao_Paulo")  # the clock starts Th
 
 def _orders(app: App, count: int, *, promised_days: int = 10) -> list[str]:
     now = app.clock.now()
-    orders = [make_order(purchased_at=now - timedelta(days=20), promised_days=promised_days) for _ in range(count)]
+    orders = [
+        make_order(purchased_at=now - timedelta(days=20), promised_days=promised_days) for _ in range(count)
+    ]
     ingest_orders(app.uow(), orders, clock=app.clock)
     ingest_shipments(app.uow(), [make_shipment(order_ref=o.ref) for o in orders], clock=app.clock)
     return [o.ref for o in orders]
@@ -71,14 +73,21 @@ def test_reporting_an_order_records_its_facts_timeline_outbox_and_sla_clocks(app
     assert again == ref == f"INC-{order_ref}"
     (row,) = _rows(app, IncidentRow)
     assert (row.status, row.severity, row.cause, row.customer_email, row.carrier_code, row.lane) == (
-        "reported", "medium", "unknown", "ana@example.com", "correios", "SP→RJ",
+        "reported",
+        "medium",
+        "unknown",
+        "ana@example.com",
+        "correios",
+        "SP→RJ",
     )
     assert row.tracking_number is not None
     assert row.address == "sao paulo, RJ, 01310"
     assert [r.kind for r in _rows(app, IncidentTimelineRow)] == ["reported"]
     assert _topics(app) == ["incident.opened"]
     assert sorted((r.metric, r.kind) for r in _rows(app, SlaLedgerRow)) == [
-        ("assessment", "started"), ("first_contact", "started"), ("resolution", "started"),
+        ("assessment", "started"),
+        ("first_contact", "started"),
+        ("resolution", "started"),
     ]
     assert row.next_sla_check_at == app.clock.now() + timedelta(minutes=90)  # 75 % of 120 min assessment
 
@@ -109,12 +118,26 @@ def test_walk_from_report_to_closed_and_report_again(app: App, clock: SimulatedC
 
     (row,) = _rows(app, IncidentRow)
     assert (row.status, row.cause, row.party, row.severity, row.open_order_id) == (
-        "closed", "lost_parcel", "carrier", "high", None,
+        "closed",
+        "lost_parcel",
+        "carrier",
+        "high",
+        None,
     )
     assert [r.kind for r in _rows(app, IncidentTimelineRow)] == [
-        "reported", "assess", "assign", "contact_customer", "start_resolution", "resolve", "close",
+        "reported",
+        "assess",
+        "escalated",
+        "assign",
+        "contact_customer",
+        "start_resolution",
+        "resolve",
+        "close",
     ]
-    assert _topics(app) == ["incident.opened"] + [f"incident.{a.value}" for a, _ in STEPS]
+    topics = ["incident.opened", "incident.assess", "incident.escalated"] + [
+        f"incident.{a.value}" for a, _ in STEPS[1:]
+    ]
+    assert _topics(app) == topics
     met = sorted(r.metric for r in _rows(app, SlaLedgerRow, SlaLedgerRow.kind == "met"))
     assert met == ["assessment", "first_contact", "resolution"]
     assert row.first_contact_at - row.reported_at == timedelta(minutes=30)
@@ -133,8 +156,15 @@ def test_an_illegal_move_changes_nothing(app: App) -> None:
     ref = report_undelivered(app.uow(), app.clock, config=CONFIG, order_ref=order_ref, actor="cs")
 
     with pytest.raises(IllegalTransition, match="from reported to closed"):
-        perform(app.uow(), app.clock, config=CONFIG, ref=ref, action=Action.close, actor="leader",
-                arguments={"root_cause": "x"})
+        perform(
+            app.uow(),
+            app.clock,
+            config=CONFIG,
+            ref=ref,
+            action=Action.close,
+            actor="leader",
+            arguments={"root_cause": "x"},
+        )
 
     assert [r.status for r in _rows(app, IncidentRow)] == ["reported"]
     assert len(_rows(app, IncidentTimelineRow)) == 1
@@ -145,8 +175,18 @@ def _flag(app: App, order_ref: str, kind: str, *, cause: str | None = None, days
     with app.session_factory() as session:
         order_id = session.scalar(select(OrderRow.id).where(OrderRow.ref == order_ref))
         raised = app.clock.now() - timedelta(days=days_ago)
-        session.add(RiskFlagRow(order_id=order_id, kind=kind, severity="medium", cause=cause, reason=kind,
-                                details={}, raised_at=raised, updated_at=raised))
+        session.add(
+            RiskFlagRow(
+                order_id=order_id,
+                kind=kind,
+                severity="medium",
+                cause=cause,
+                reason=kind,
+                details={},
+                raised_at=raised,
+                updated_at=raised,
+            )
+        )
         session.commit()
 
 
@@ -170,8 +210,15 @@ def test_automatic_opening_follows_the_policy_and_is_idempotent(app: App, clock:
     # A high-severity case reaches the team leads at once.
     assert rows[lost].escalation_level == 1
 
-    perform(app.uow(), clock, config=CONFIG, ref=rows[late].ref, action=Action.cancel, actor="leader",
-            arguments={"reason": "arrived"})
+    perform(
+        app.uow(),
+        clock,
+        config=CONFIG,
+        ref=rows[late].ref,
+        action=Action.cancel,
+        actor="leader",
+        arguments={"reason": "arrived"},
+    )
     clock.advance(timedelta(hours=1))
     # The cancelled case covered the flag: it does not come back as a new case.
     assert open_from_flags(app.uow, clock, config=CONFIG) == {"not_an_incident": 1}
@@ -206,15 +253,23 @@ def test_the_sla_job_finds_breaches_when_nobody_writes(app: App, clock: Simulate
     escalations = [r.payload for r in _rows(app, OutboxRow, OutboxRow.topic == "incident.escalated")]
     # The assessment warning reaches the leadership group's lead (it owns that clock), then the breach.
     assert [(p["detail"]["level"], p["detail"]["team"], p["detail"]["leads"]) for p in escalations] == [
-        (1, "leadership", ["leader"]), (2, "leadership", ["leader"]),
+        (1, "leadership", ["leader"]),
+        (2, "leadership", ["leader"]),
     ]
 
 
 def test_volume_trigger_groups_cases_and_bulk_actions_are_idempotent(app: App, clock: SimulatedClock) -> None:
     refs = _orders(app, 5)
     for order_ref in refs:
-        report_undelivered(app.uow(), clock, config=CONFIG, order_ref=order_ref, actor="cs",
-                           cause=Cause.logistics_delay, severity=IncidentSeverity.low)
+        report_undelivered(
+            app.uow(),
+            clock,
+            config=CONFIG,
+            order_ref=order_ref,
+            actor="cs",
+            cause=Cause.logistics_delay,
+            severity=IncidentSeverity.low,
+        )
 
     outcome = detect_volume(app.uow, clock, config=CONFIG)
     assert detect_volume(app.uow, clock, config=CONFIG) == {}
@@ -225,10 +280,12 @@ def test_volume_trigger_groups_cases_and_bulk_actions_are_idempotent(app: App, c
     children = _rows(app, IncidentRow, IncidentRow.parent_id == majors[0].id)
     assert len(children) == 5
 
-    queued = message_affected_customers(app.uow(), clock, config=CONFIG, ref=majors[0].ref,
-                                        template="delay_apology", actor="leader")
-    again = message_affected_customers(app.uow(), clock, config=CONFIG, ref=majors[0].ref,
-                                       template="delay_apology", actor="leader")
+    queued = message_affected_customers(
+        app.uow(), clock, config=CONFIG, ref=majors[0].ref, template="delay_apology", actor="leader"
+    )
+    again = message_affected_customers(
+        app.uow(), clock, config=CONFIG, ref=majors[0].ref, template="delay_apology", actor="leader"
+    )
     assert (queued, again) == (5, 0)
     assert len(_rows(app, OutboxRow, OutboxRow.topic == "customer.incident_message")) == 5
     assert request_backup_carrier(app.uow(), clock, config=CONFIG, ref=majors[0].ref, actor="leader") is True
@@ -240,8 +297,16 @@ def test_tasks_have_owners_deadlines_and_timeline_rows(app: App, clock: Simulate
     (order_ref,) = _orders(app, 1)
     ref = report_undelivered(app.uow(), clock, config=CONFIG, order_ref=order_ref, actor="cs")
 
-    task_id = assign_task(app.uow(), clock, config=CONFIG, ref=ref, kind=TaskKind.file_claim, owner="logistics",
-                          due_at=clock.now() + timedelta(hours=4), actor="leader")
+    task_id = assign_task(
+        app.uow(),
+        clock,
+        config=CONFIG,
+        ref=ref,
+        kind=TaskKind.file_claim,
+        owner="logistics",
+        due_at=clock.now() + timedelta(hours=4),
+        actor="leader",
+    )
     finish_task(app.uow(), clock, config=CONFIG, task_id=task_id, actor="logistics")
 
     (task,) = _rows(app, IncidentTaskRow)

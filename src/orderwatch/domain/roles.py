@@ -33,6 +33,12 @@ class Permission(StrEnum):
     users_manage = "users:manage"
     integrations_manage = "integrations:manage"
     reports_read = "reports:read"
+    # Incidents (U2, D13): each team does its part of the plan (domain/incident_permissions.py).
+    incidents_read = "incidents:read"
+    incidents_report = "incidents:report"  # mark an order undelivered
+    incidents_lead = "incidents:lead"  # leadership: assess, assign, tasks, close, bulk actions
+    incidents_customer = "incidents:customer"  # CS: contact the customer, offer the remedy
+    incidents_carrier = "incidents:carrier"  # logistics: the carrier, the parcel, the claim
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -44,10 +50,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.suppliers_read,
             Permission.reports_read,
             Permission.rejects_read,
+            Permission.incidents_read,
+            Permission.incidents_report,
+            Permission.incidents_lead,
         }
     ),
     Role.cs_agent: frozenset(
-        {Permission.orders_read, Permission.customers_read_pii, Permission.reports_read}
+        {
+            Permission.orders_read,
+            Permission.customers_read_pii,
+            Permission.reports_read,
+            Permission.incidents_read,
+            Permission.incidents_report,
+            Permission.incidents_customer,
+        }
     ),
     Role.logistics_agent: frozenset(
         {
@@ -56,6 +72,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.events_write,
             Permission.rejects_read,
             Permission.reports_read,
+            Permission.incidents_read,
+            Permission.incidents_report,
+            Permission.incidents_carrier,
         }
     ),
     Role.supply_chain: frozenset(

@@ -71,6 +71,11 @@ def record(
         incident.id, ledger_entries(incident, calendar=config.calendar, now=now), now=now
     )
     follow_ups: list[IncidentEvent] = []
+    severity_step = step_for_severity(incident.severity)  # also after an assessment raised it
+    if severity_step is not None:
+        follow_ups += _escalation(
+            uow, incident, severity_step.level, severity_step.reason, severity_step.team.value, now=now
+        )
     for entry in new_entries:
         step = step_for_deadline(entry.metric, entry.kind, incident.severity)
         if entry.kind in {LedgerKind.warned, LedgerKind.breached}:
@@ -161,9 +166,6 @@ def open_incident(
 ) -> Incident:
     """Store a new case with its ``reported`` events and the severity escalation (no commit)."""
     incident.id = uow.incidents.add(incident, order_id=order_id, risk_flag_id=risk_flag_id, now=now)
-    step = step_for_severity(incident.severity)
-    if step is not None:
-        events = events + _escalation(uow, incident, step.level, step.reason, step.team.value, now=now)
     record(uow, incident, events, config=config, now=now)
     return incident
 
