@@ -49,6 +49,26 @@ class Settings(BaseSettings):
         "America/Sao_Paulo", description="Time zone of naive timestamps in imports and of calendar days"
     )
 
+    # --- rule detectors (issue 4: D2); the stall default without history is stale_after_hours
+    detectors_every_minutes: int = Field(
+        60, ge=1, description="How often the rule detectors run over all open orders (replay, demo, worker)"
+    )
+    detector_promise_severity_days: tuple[int, int, int] = Field(
+        (1, 3, 7), description="Days past the promise at which promise_passed becomes medium, high, critical"
+    )
+    detector_dispatch_severity_days: tuple[int, int, int] = Field(
+        (1, 3, 7), description="Days past dispatch deadline when dispatch_missed is medium, high, critical"
+    )
+    detector_stall_quantile: float = Field(
+        0.95, ge=0.5, lt=1.0, description="Quantile of a lane's scan gaps past which a parcel is stalled"
+    )
+    detector_stall_min_samples: int = Field(
+        30, ge=1, description="Gaps a lane needs for its own quantile (else all lanes, else the default)"
+    )
+    detector_lane_lookback_days: int = Field(
+        180, ge=1, description="Days of deliveries the lanes' usual gaps are learned from"
+    )
+
     # --- customer communication (issue 6: D3-D6) and the worker
     public_url: str = Field(
         "http://127.0.0.1:8000",

@@ -12,6 +12,7 @@ from orderwatch.entrypoints.cli import (
     imports,
     incidents,
     replay,
+    risk,
     serve,
     users,
     webhooks,
@@ -31,6 +32,7 @@ app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
 app.add_typer(replay.app, name="replay")
+app.add_typer(risk.app, name="risk")
 app.add_typer(incidents.app, name="incidents")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

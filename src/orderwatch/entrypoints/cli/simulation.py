@@ -19,6 +19,8 @@ from orderwatch.adapters.sinks import RecordingSink
 from orderwatch.bootstrap import App
 from orderwatch.domain.commands import TimedCommand
 from orderwatch.domain.kpis import KpiFigures, MonthBasis, compute, compute_grouped, month_of
+from orderwatch.entrypoints.detector_wiring import JOB_NAME as DETECTORS
+from orderwatch.entrypoints.detector_wiring import detector_every, detector_job
 from orderwatch.entrypoints.incident_wiring import INCIDENT_JOBS
 from orderwatch.services.handlers import COMMAND_HANDLERS
 from orderwatch.services.outbox import drain
@@ -30,7 +32,9 @@ def run_replay(
 ) -> tuple[ReplayReport, RecordingSink]:
     """Replay ``commands`` through ingestion with the periodic jobs, showing a progress bar."""
     sink = RecordingSink()
+    detectors = detector_job(app)
     jobs = [
+        PeriodicJob(DETECTORS, detector_every(app.settings), detectors),
         # Incident jobs after the detectors (which raise the flags they open cases from).
         *(PeriodicJob(j.name, j.every, partial(j.run, app)) for j in INCIDENT_JOBS),
         PeriodicJob("outbox", timedelta(hours=1), lambda c: drain(app.uow, sink, clock=c, limit=5_000)),
@@ -46,6 +50,8 @@ def run_replay(
             jobs=jobs,
             progress=lambda n: bar.advance(task, n),
         )
+    detectors(clock)  # the flags as of the end of the history, whatever the last job's time
+    report.jobs_run[DETECTORS] += 1
     drain(app.uow, sink, clock=clock, limit=5_000)
     return report, sink
 
