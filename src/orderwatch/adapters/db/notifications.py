@@ -28,6 +28,7 @@ from orderwatch.adapters.db.tables import (
 from orderwatch.services.ports import EndpointRecord, NewMessage, OutgoingMessage, RecipientRecord
 
 Message = NotificationMessageRow
+_MESSAGES = table_of(NotificationMessageRow)
 DELAY_EVENTS = ("delay_risk", "delay_confirmed")
 
 
@@ -178,18 +179,23 @@ class SqlNotificationStore:
         return {endpoint_id: secret for endpoint_id, secret in rows}
 
     def mark_sent(self, message_id: int, *, now: datetime) -> None:
-        self.session.execute(
-            update(Message)
-            .where(Message.id == message_id)
+        # Core, not an ORM-enabled UPDATE: this runs once per message sent, and the ORM's
+        # session synchronisation was most of its cost.
+        self.session.connection().execute(
+            _MESSAGES.update()
+            .where(_MESSAGES.c.id == message_id)
             .values(status="sent", sent_at=now, last_error=None)
         )
 
     def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None) -> None:
         values: dict[str, object] = {"last_error": error[:2000]}
-        values |= (
-            {"status": "dead"} if retry_at is None else {"status": "pending", "next_attempt_at": retry_at}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values |= {"status": "pending", "next_attempt_at": retry_at}
+        self.session.connection().execute(
+            _MESSAGES.update().where(_MESSAGES.c.id == message_id).values(**values)
         )
-        self.session.execute(update(Message).where(Message.id == message_id).values(**values))
 
     def release(self, message_ids: Sequence[int], *, now: datetime) -> None:
         """Give leased, unsent messages back (a stopping worker) without counting an attempt."""

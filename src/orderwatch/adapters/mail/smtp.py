@@ -7,8 +7,11 @@ else — 4xx, a dropped connection, a time-out — is retried by the delivery se
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import smtplib
+from email import message_from_bytes
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
@@ -25,18 +28,61 @@ def message_id(idempotency_key: str, *, domain: str) -> str:
 
 
 def build_email(message: OutgoingMessage, *, sender: str, domain: str) -> EmailMessage:
-    """The MIME message: text/plain, plus text/html as an alternative when the template has one."""
-    email = EmailMessage(policy=SMTP)
-    email["From"] = sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject or ""
-    email["Date"] = formatdate(usegmt=True)
-    email["Message-ID"] = message_id(message.idempotency_key, domain=domain)
-    email[IDEMPOTENCY_HEADER] = message.idempotency_key
-    email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
-    return email
+    """The MIME message as an ``EmailMessage`` (for previews and tests; sending uses :func:`mime_bytes`)."""
+    return message_from_bytes(mime_bytes(message, sender=sender, domain=domain), policy=SMTP)
+
+
+def mime_bytes(message: OutgoingMessage, *, sender: str, domain: str) -> bytes:
+    """The message on the wire: text/plain, plus text/html as an alternative, UTF-8 in base64.
+
+    Written out directly rather than through ``email.message`` (which costs milliseconds per
+    message, a third of a worker's sending time); ``build_email`` parses it back for checks.
+    """
+    headers = [
+        f"From: {sender}",
+        f"To: {message.recipient}",
+        f"Subject: {_header(message.subject or '')}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {message_id(message.idempotency_key, domain=domain)}",
+        f"{IDEMPOTENCY_HEADER}: {message.idempotency_key}",
+        "MIME-Version: 1.0",
+    ]
+    text = _part("text/plain", message.body_text)
+    if not message.body_html:
+        return _join([*headers, *text])
+    boundary = f"=_ow_{hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24]}"
+    return _join(
+        [
+            *headers,
+            f'Content-Type: multipart/alternative; boundary="{boundary}"',
+            "",
+            f"--{boundary}",
+            *text,
+            f"--{boundary}",
+            *_part("text/html", message.body_html),
+            f"--{boundary}--",
+        ]
+    )
+
+
+def _header(value: str) -> str:
+    if value.isascii() and "\n" not in value and "\r" not in value:
+        return value
+    return Header(value, "utf-8").encode()
+
+
+def _part(content_type: str, body: str) -> list[str]:
+    encoded = base64.encodebytes(body.encode()).decode("ascii").rstrip("\n").split("\n")
+    return [
+        f'Content-Type: {content_type}; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        *encoded,
+    ]
+
+
+def _join(lines: list[str]) -> bytes:
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
 class SmtpSender:
@@ -69,8 +115,7 @@ class SmtpSender:
     def send(self, message: OutgoingMessage) -> None:
         if not message.recipient or "@" not in message.recipient:
             raise PermanentFailure(f"recipient {message.recipient!r} is not an e-mail address")
-        email = build_email(message, sender=self.sender, domain=self.domain)
-        payload = email.as_bytes()
+        payload = mime_bytes(message, sender=self.sender, domain=self.domain)
         try:
             client = self._client or self._connect()
             self._client = client

@@ -14,6 +14,7 @@ from orderwatch.entrypoints.web.rendering import STATIC_DIR, build_web_state
 from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
 from orderwatch.entrypoints.web.routes import orders as web_orders
+from orderwatch.entrypoints.web.routes import tracking as web_tracking
 from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
 API_PREFIX = "/api/v1"
@@ -54,6 +55,7 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(web_auth.router, include_in_schema=False)
     api.include_router(web_home.router, include_in_schema=False)
     api.include_router(web_orders.router, include_in_schema=False)
+    api.include_router(web_tracking.router, include_in_schema=False)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

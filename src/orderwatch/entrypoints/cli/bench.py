@@ -52,3 +52,24 @@ def ingest_command(
         print_json(result)
         return
     console.print_json(data=result)
+
+
+@app.command("notifications")
+def notifications_command(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="Server to benchmark (a fresh DB is made)")
+    ] = "sqlite:///bench.sqlite3",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    emails: Annotated[int, typer.Option("--emails", help="E-mails in the throughput run")] = 5_000,
+    rate: Annotated[int, typer.Option("--rate", help="New messages per second in the latency run")] = 200,
+    seconds: Annotated[int, typer.Option("--seconds", help="Length of the latency run")] = 20,
+    threads: Annotated[int, typer.Option("--threads", help="Sending threads of the one worker")] = 8,
+) -> None:
+    """E-mails/s to a local SMTP server with one worker, and the outbox's due-age under load (issue 6)."""
+    result = _load("bench_notifications").run(
+        database_url, emails=emails, rate=rate, seconds=seconds, threads=threads
+    )
+    if as_json:
+        print_json(result)
+        return
+    console.print_json(data=result)

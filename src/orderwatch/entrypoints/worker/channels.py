@@ -55,10 +55,16 @@ def renderer(settings: Settings) -> TemplateRenderer:
     return TemplateRenderer(shop_name=settings.shop_name, timezone=settings.shop_timezone)
 
 
+_WIRED: dict[int, tuple[TemplateRenderer, NotificationPolicy, TrackingLink]] = {}
+
+
 def planner_factory(app: App, uow: Any) -> Sink:
-    return Planner(
-        uow, renderer(app.settings), policy_from(app.settings), tracking_link(app.settings), app.clock
-    )
+    # Built once per process: the template environment compiles its templates on first use.
+    key = id(app.settings)
+    if key not in _WIRED:
+        _WIRED[key] = (renderer(app.settings), policy_from(app.settings), tracking_link(app.settings))
+    templates, policy, link = _WIRED[key]
+    return Planner(uow, templates, policy, link, app.clock)
 
 
 class _NoGateway:

@@ -1,0 +1,230 @@
+"""Customer-communication benchmark (issue 6): e-mails/s, and the outbox's due-age under load.
+
+    fresh database ─▶ a local SMTP server (aiosmtpd, this process) ─▶ ONE `orderwatch worker` process
+        ├─ (a) throughput: N pending e-mails stored at once; seconds until the server has them all
+        └─ (b) latency: outbox events (order approved → confirmation e-mail) written at R/s for
+               S seconds while the worker runs; per event, its due-age = time from the event being
+               written to its e-mail leaving (message ``sent_at``), and the outbox's own due-age
+               (event written → planned); max and p99 printed
+
+Run as ``orderwatch bench notifications --database-url URL --json`` or
+``python benchmarks/bench_notifications.py URL``. Targets: ≥ 500 e-mails/s with one worker
+process; max due-age ≤ 5 s at 200 new messages/s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_ingest import fresh_database
+from sqlalchemy import func, select
+
+from orderwatch.adapters.db.tables import Base, NotificationMessageRow, OutboxRow
+from orderwatch.adapters.mail.local_mailbox import LocalMailbox
+from orderwatch.bootstrap import App, build_app
+from orderwatch.domain.commands import CustomerData, UpsertOrder
+from orderwatch.services.ingest import ingest_orders
+from orderwatch.services.ports import NewMessage, OutboxMessage
+from orderwatch.settings import Settings
+
+
+def _app(url: str, data_dir: Path) -> App:
+    app = build_app(Settings(database_url=url, data_dir=data_dir, environment="test"))
+    Base.metadata.create_all(app.engine)
+    return app
+
+
+def _worker(url: str, data_dir: Path, smtp_port: int, threads: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ORDERWATCH_DATABASE_URL": url,
+        "ORDERWATCH_DATA_DIR": str(data_dir),
+        "ORDERWATCH_SMTP_PORT": str(smtp_port),
+        "ORDERWATCH_WORKER_POLL_SECONDS": "0.05",
+        "ORDERWATCH_QUIET_HOURS": "00:00-00:00",
+        "ORDERWATCH_NOTIFICATION_RATE_LIMIT_PER_DAY": "1000000",
+    }
+    with (data_dir / "worker.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "orderwatch", "worker", "--threads", str(threads), "--batch", "100"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    worker.wait(timeout=60)
+
+
+def _count(app: App, status: str) -> int:
+    with app.read_session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(NotificationMessageRow)
+                .where(NotificationMessageRow.status == status)
+            )
+            or 0
+        )
+
+
+def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ow-bench-mail-") as folder, LocalMailbox() as mailbox:
+        app = _app(url, Path(folder))
+        now = datetime.now(UTC)
+        messages = [
+            NewMessage(
+                idempotency_key=f"bench:{index}:email",
+                event="shipped",
+                channel="email",
+                recipient=f"customer{index}@example.com",
+                language="pt_BR",
+                subject=f"Seu pedido {index} está a caminho",
+                body_text=f"Seu pedido {index} saiu do nosso depósito.\n\nAcompanhe: https://shop.test/track/x",
+                body_html=f"<p>Seu pedido {index} saiu do nosso depósito.</p>",
+                context={},
+                send_at=now,
+            )
+            for index in range(emails)
+        ]
+        with app.uow() as uow:
+            uow.notifications.add_messages(messages, now=now)
+            uow.commit()
+        started = time.perf_counter()
+        worker = _worker(url, Path(folder), mailbox.port, threads)
+        try:
+            while len(mailbox.handler.snapshot()[1]) < emails:
+                if time.perf_counter() - started > 600:
+                    raise RuntimeError("throughput run did not finish in 10 minutes")
+                time.sleep(0.02)
+            elapsed = time.perf_counter() - started
+            while _count(app, "sent") < emails:  # the last marks land just after the last send
+                time.sleep(0.02)
+        finally:
+            _stop(worker)
+        deliveries, box = mailbox.handler.snapshot()
+        app.engine.dispose()
+    return {
+        "emails": emails,
+        "sending_threads": threads,
+        "seconds": round(elapsed, 3),
+        "emails_per_second": round(emails / elapsed, 1),
+        "includes_worker_start": True,
+        "duplicates": len(deliveries) - len(box),
+    }
+
+
+def _orders(app: App, count: int) -> dict[str, int]:
+    purchased = datetime.now(UTC) - timedelta(days=1)
+    orders = [
+        UpsertOrder(
+            ref=f"bench-order-{index}",
+            purchased_at=purchased,
+            customer=CustomerData(
+                ref=f"bench-customer-{index}", email=f"c{index}@example.com", language="pt_BR"
+            ),
+        )
+        for index in range(count)
+    ]
+    ingest_orders(app.uow(), orders, clock=app.clock)
+    with app.read_session() as session:
+        from orderwatch.adapters.db.tables import OrderRow
+
+        return dict(session.execute(select(OrderRow.ref, OrderRow.id)).tuples().all())
+
+
+def latency(url: str, *, rate: int, seconds: int, threads: int) -> dict[str, Any]:
+    total = rate * seconds
+    with tempfile.TemporaryDirectory(prefix="ow-bench-lat-") as folder, LocalMailbox() as mailbox:
+        app = _app(url, Path(folder))
+        order_ids = _orders(app, total)
+        worker = _worker(url, Path(folder), mailbox.port, threads)
+        time.sleep(2)  # the worker is up before the clock starts
+        try:
+            tick, per_tick = 0.1, max(rate // 10, 1)
+            start = time.perf_counter()
+            refs = iter(order_ids.items())
+            for step in range(total // per_tick):
+                now = datetime.now(UTC)
+                events = [
+                    OutboxMessage(
+                        topic="order.status_changed",
+                        idempotency_key=f"order:{order_id}:approved",
+                        payload={
+                            "order_id": order_id,
+                            "order_ref": ref,
+                            "previous": "placed",
+                            "status": "approved",
+                        },
+                    )
+                    for ref, order_id in (next(refs) for _ in range(per_tick))
+                ]
+                with app.uow() as uow:
+                    uow.outbox.enqueue(events, now=now)
+                    uow.commit()
+                time.sleep(max(0.0, start + (step + 1) * tick - time.perf_counter()))
+            produced_seconds = time.perf_counter() - start
+            deadline = time.perf_counter() + 120
+            while _count(app, "sent") < total and time.perf_counter() < deadline:
+                time.sleep(0.05)
+        finally:
+            _stop(worker)
+        with app.read_session() as session:
+            outbox_ages = [
+                (sent - created).total_seconds()
+                for created, sent in session.execute(select(OutboxRow.created_at, OutboxRow.sent_at)).all()
+                if sent is not None
+            ]
+            pairs = session.execute(
+                select(NotificationMessageRow.created_at, NotificationMessageRow.sent_at)
+            ).all()
+        app.engine.dispose()
+    # A message is due when planned (created_at; no quiet hours in this run): its age is planned → sent.
+    ages = sorted((sent - due).total_seconds() for due, sent in pairs if sent is not None)
+    outbox_ages.sort()
+    return {
+        "rate_per_second": rate,
+        "seconds": seconds,
+        "produced_in_seconds": round(produced_seconds, 2),
+        "events": total,
+        "emails_sent": len(ages),
+        "outbox_due_age_max_s": round(outbox_ages[-1], 3) if outbox_ages else None,
+        "outbox_due_age_p99_s": round(outbox_ages[int(len(outbox_ages) * 0.99) - 1], 3)
+        if outbox_ages
+        else None,
+        "message_due_age_max_s": round(ages[-1], 3) if ages else None,
+        "message_due_age_p99_s": round(ages[int(len(ages) * 0.99) - 1], 3) if ages else None,
+        "event_to_email_max_s": round((outbox_ages[-1] if outbox_ages else 0) + (ages[-1] if ages else 0), 3),
+    }
+
+
+def run(
+    url: str, *, emails: int = 5_000, rate: int = 200, seconds: int = 20, threads: int = 8
+) -> dict[str, Any]:
+    with fresh_database(url, "mail") as database:
+        sending = throughput(database, emails=emails, threads=threads)
+    with fresh_database(url, "lat") as database:
+        load = latency(database, rate=rate, seconds=seconds, threads=threads)
+    return {
+        "benchmark": "notifications",
+        "backend": url.split(":", 1)[0],
+        "cpu_count": os.cpu_count(),
+        "throughput": sending,
+        "due_age_under_load": load,
+        "targets": {"emails_per_second": 500, "max_due_age_s": 5},
+    }
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "sqlite:///unused.sqlite3"
+    print(json.dumps(run(target), indent=2))
