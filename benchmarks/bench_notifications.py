@@ -140,7 +140,7 @@ def _orders(app: App, count: int) -> dict[str, int]:
     with app.read_session() as session:
         from orderwatch.adapters.db.tables import OrderRow
 
-        return dict(session.execute(select(OrderRow.ref, OrderRow.id)).tuples().all())
+        return {ref: order_id for ref, order_id in session.execute(select(OrderRow.ref, OrderRow.id))}
 
 
 def latency(url: str, *, rate: int, seconds: int, threads: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from orderwatch.adapters.clock import SimulatedClock
-from orderwatch.adapters.db.tables import NotificationMessageRow, WebhookEndpointRow
+from orderwatch.adapters.db.tables import NotificationMessageRow, OrderRow, WebhookEndpointRow
 from orderwatch.adapters.mail.local_mailbox import LocalMailbox
 from orderwatch.adapters.mail.smtp import SmtpSender
 from orderwatch.adapters.mail.templates import TemplateRenderer
@@ -22,7 +22,7 @@ from orderwatch.domain.notifications import NotificationPolicy
 from orderwatch.domain.shipments import ShipmentStatus
 from orderwatch.services.deliveries import WEBHOOK_DISABLE_AFTER, deliver_due, redrive
 from orderwatch.services.ingest import ingest_events, ingest_orders, ingest_shipments
-from orderwatch.services.notifications import plan_notifications
+from orderwatch.services.notifications import plan_for_events, plan_notifications
 from orderwatch.services.ports import OutgoingMessage, PermanentFailure
 from tests.factories import make_event, make_order, make_shipment
 from tests.notification_support import HttpReceiver
@@ -183,3 +183,33 @@ def test_signed_webhooks_retry_disable_and_redrive(app: App, clock: SimulatedClo
     assert (
         len({b for _, h, b in receiver.requests if h["Idempotency-Key"] == headers["Idempotency-Key"]}) == 1
     )
+
+
+def test_a_batch_counts_its_own_messages_against_the_rate_limit(app: App, clock: SimulatedClock) -> None:
+    orders = [
+        make_order(purchased_at=clock.now() - timedelta(days=1), customer_ref="same-person") for _ in range(8)
+    ]
+    ingest_orders(app.uow(), orders, clock=clock)
+    with app.read_session() as session:
+        ids = {ref: order_id for ref, order_id in session.execute(select(OrderRow.ref, OrderRow.id))}
+    events = [
+        ("order.status_changed", {"order_id": ids[o.ref], "order_ref": o.ref, "status": "approved"}, f"e{n}")
+        for n, o in enumerate(orders)
+    ]
+
+    with app.uow() as uow:
+        stored = plan_for_events(
+            uow,
+            events,
+            renderer=TemplateRenderer(),
+            policy=NotificationPolicy(max_per_customer_per_day=6),
+            tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+            now=clock.now(),
+        )
+        uow.commit()
+
+    assert stored == 8
+    assert [(r.event, r.status, r.last_error) for r in _messages(app)] == [
+        *[("order_confirmed", "pending", None)] * 6,
+        *[("order_confirmed", "suppressed", "rate_limited")] * 2,
+    ]

@@ -13,7 +13,7 @@ Sending is ``services/deliveries.py``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from orderwatch.services.outbox import DispatchResult, dispatch_due
 from orderwatch.services.ports import (
     ClaimedMessage,
     Clock,
+    EndpointRecord,
     MessageRenderer,
     NewMessage,
     NotificationUnitOfWork,
@@ -48,7 +49,11 @@ TrackingLink = Callable[[int], str]
 
 @dataclass(frozen=True, slots=True)
 class Planner:
-    """An outbox sink that plans messages inside the dispatching transaction."""
+    """An outbox consumer that plans messages inside the dispatching transaction.
+
+    ``send_many`` plans a whole claimed batch with a handful of queries (the worker's fast
+    path); ``send`` plans one event (the per-row fallback that isolates a failing event).
+    """
 
     uow: NotificationUnitOfWork
     renderer: MessageRenderer
@@ -57,11 +62,12 @@ class Planner:
     clock: Clock
 
     def send(self, message: ClaimedMessage) -> None:
-        plan_for_event(
+        self.send_many([message])
+
+    def send_many(self, messages: Sequence[ClaimedMessage]) -> int:
+        return plan_for_events(
             self.uow,
-            message.topic,
-            message.payload,
-            key=message.idempotency_key,
+            [(m.topic, m.payload, m.idempotency_key) for m in messages],
             renderer=self.renderer,
             policy=self.policy,
             tracking_link=self.tracking_link,
@@ -78,31 +84,48 @@ def plan_notifications(
     clock: Clock,
     limit: int = 500,
 ) -> DispatchResult:
-    """Plan the messages of up to ``limit`` due outbox events (one transaction)."""
+    """Plan the messages of up to ``limit`` due outbox events (one transaction, row by row)."""
     planner = Planner(uow, renderer, policy, tracking_link, clock)
     return dispatch_due(uow, planner, clock=clock, limit=limit)
 
 
-def plan_for_event(
+@dataclass
+class _Budget:
+    """What this batch already planned, so that later events of the batch see it."""
+
+    sent_last_day: dict[int, int]
+    last_expected: dict[int, datetime | None]
+
+
+def plan_for_events(
     uow: NotificationUnitOfWork,
-    topic: str,
-    payload: Mapping[str, Any],
+    events: Sequence[tuple[str, Mapping[str, Any], str]],
     *,
-    key: str,
     renderer: MessageRenderer,
     policy: NotificationPolicy,
     tracking_link: TrackingLink,
     now: datetime,
 ) -> int:
-    """Store the messages one outbox event causes (inside the caller's transaction); how many."""
-    stored = 0
-    for trigger in triggers_for(topic, payload, key=key, feedback_delay=policy.feedback_delay):
-        record = uow.notifications.find_recipient(trigger.order_id) if trigger.order_id is not None else None
+    """Store the messages that (topic, payload, key) events cause, inside the caller's transaction."""
+    triggers = [
+        trigger
+        for topic, payload, key in events
+        for trigger in triggers_for(topic, payload, key=key, feedback_delay=policy.feedback_delay)
+    ]
+    if not triggers:
+        return 0
+    store = uow.notifications
+    records = store.find_recipients({t.order_id for t in triggers if t.order_id is not None})
+    customers = {r.customer_id for r in records.values() if r.customer_id is not None}
+    budget = _Budget(store.count_recent_many(customers, since=now - timedelta(days=1)), {})
+    endpoints = store.active_endpoints()
+    messages: list[NewMessage] = []
+    for trigger in triggers:
+        record = records.get(trigger.order_id) if trigger.order_id is not None else None
         context = _context(trigger, record, tracking_link)
-        messages = _customer_messages(uow, trigger, record, context, renderer, policy, now=now)
-        messages += _webhook_messages(uow, trigger, context, now=now)
-        stored += uow.notifications.add_messages(messages, now=now)
-    return stored
+        messages += _customer_messages(uow, trigger, record, context, renderer, policy, budget, now=now)
+        messages += _webhook_messages(endpoints, trigger, context, now=now)
+    return store.add_messages(messages, now=now)
 
 
 def _context(trigger: Trigger, record: RecipientRecord | None, tracking_link: TrackingLink) -> dict[str, Any]:
@@ -126,24 +149,27 @@ def _customer_messages(
     context: Mapping[str, Any],
     renderer: MessageRenderer,
     policy: NotificationPolicy,
+    budget: _Budget,
     *,
     now: datetime,
 ) -> list[NewMessage]:
     if record is None:
         return []
-    recipient = _recipient(record)
+    order_id = trigger.order_id
+    if trigger.event in DELAY_EVENTS and order_id is not None and order_id not in budget.last_expected:
+        budget.last_expected[order_id] = uow.notifications.last_expected_at(order_id)
+    customer = record.customer_id
     history = History(
-        sent_last_day=uow.notifications.count_recent(record.customer_id, since=now - timedelta(days=1))
-        if record.customer_id is not None
-        else 0,
-        last_expected_at=uow.notifications.last_expected_at(trigger.order_id)
-        if trigger.event in DELAY_EVENTS and trigger.order_id is not None
-        else None,
+        sent_last_day=budget.sent_last_day.get(customer, 0) if customer is not None else 0,
+        last_expected_at=budget.last_expected.get(order_id) if order_id is not None else None,
     )
-    return [
-        _message(intent, trigger, record, context, renderer)
-        for intent in plan(trigger, recipient, policy, history, now=now)
-    ]
+    intents = plan(trigger, _recipient(record), policy, history, now=now)
+    live = [i for i in intents if i.suppressed is None]
+    if customer is not None:
+        budget.sent_last_day[customer] = history.sent_last_day + len(live)
+    if live and trigger.event in DELAY_EVENTS and order_id is not None:
+        budget.last_expected[order_id] = expected_at(trigger.facts)
+    return [_message(intent, trigger, record, context, renderer) for intent in intents]
 
 
 def _recipient(record: RecipientRecord) -> Recipient:
@@ -185,10 +211,10 @@ def _message(
 
 
 def _webhook_messages(
-    uow: NotificationUnitOfWork, trigger: Trigger, context: Mapping[str, Any], *, now: datetime
+    endpoints: Sequence[EndpointRecord], trigger: Trigger, context: Mapping[str, Any], *, now: datetime
 ) -> list[NewMessage]:
     messages = []
-    for endpoint in uow.notifications.active_endpoints():
+    for endpoint in endpoints:
         if not subscribed(endpoint.events, trigger.event):
             continue
         key = f"{trigger.entry_key}:webhook:{endpoint.id}"

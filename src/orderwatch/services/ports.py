@@ -509,12 +509,12 @@ class Rendered:
 class NotificationStore(Protocol):
     """Message rows, recipients and webhook endpoints (inside the caller's transaction)."""
 
-    def find_recipient(self, order_id: int) -> RecipientRecord | None:
-        """The order's reference and customer (None when the order does not exist)."""
+    def find_recipients(self, order_ids: Iterable[int]) -> dict[int, RecipientRecord]:
+        """Each existing order's reference and customer, by order id."""
         ...
 
-    def count_recent(self, customer_id: int, *, since: datetime) -> int:
-        """Messages planned (not suppressed) for a customer since ``since``."""
+    def count_recent_many(self, customer_ids: Iterable[int], *, since: datetime) -> dict[int, int]:
+        """Messages planned (not suppressed) per customer since ``since`` (absent: none)."""
         ...
 
     def last_expected_at(self, order_id: int) -> datetime | None:

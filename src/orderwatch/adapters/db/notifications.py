@@ -9,13 +9,13 @@ in doubt; the lease expiring makes it (and the untouched rest of its batch) due 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.dialect import insert_for
+from orderwatch.adapters.db.dialect import insert_for, matching
 from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import (
     CustomerRow,
@@ -38,9 +38,13 @@ class SqlNotificationStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def find_recipient(self, order_id: int) -> RecipientRecord | None:
-        row = self.session.execute(
+    def find_recipients(self, order_ids: Iterable[int]) -> dict[int, RecipientRecord]:
+        ids = list(order_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
             select(
+                OrderRow.id,
                 OrderRow.ref,
                 CustomerRow.id,
                 CustomerRow.email,
@@ -51,26 +55,27 @@ class SqlNotificationStore:
             .select_from(OrderRow)
             .outerjoin(CustomerRow, CustomerRow.id == OrderRow.customer_id)
             .outerjoin(NotificationPreferenceRow, NotificationPreferenceRow.customer_id == CustomerRow.id)
-            .where(OrderRow.id == order_id)
-        ).first()
-        if row is None:
-            return None
-        ref, customer_id, email, phone, language, channels = row
-        return RecipientRecord(ref, customer_id, email, phone, language or "en", channels)
+            .where(or_(*matching(self.session, OrderRow.id, ids)))
+        ).all()
+        return {
+            order_id: RecipientRecord(ref, customer_id, email, phone, language or "en", channels)
+            for order_id, ref, customer_id, email, phone, language, channels in rows
+        }
 
-    def count_recent(self, customer_id: int, *, since: datetime) -> int:
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .where(
-                    Message.customer_id == customer_id,
-                    Message.created_at >= since,
-                    Message.status != "suppressed",
-                )
+    def count_recent_many(self, customer_ids: Iterable[int], *, since: datetime) -> dict[int, int]:
+        ids = list(customer_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(Message.customer_id, func.count())
+            .where(
+                or_(*matching(self.session, Message.customer_id, ids)),
+                Message.created_at >= since,
+                Message.status != "suppressed",
             )
-            or 0
-        )
+            .group_by(Message.customer_id)
+        ).all()
+        return {int(customer_id): int(count) for customer_id, count in rows if customer_id is not None}
 
     def last_expected_at(self, order_id: int) -> datetime | None:
         contexts = self.session.scalars(

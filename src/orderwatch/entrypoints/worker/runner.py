@@ -25,7 +25,7 @@ from orderwatch.bootstrap import App
 from orderwatch.entrypoints.worker import jobs
 from orderwatch.services.deliveries import deliver_due
 from orderwatch.services.outbox import dispatch_due
-from orderwatch.services.ports import ChannelSender
+from orderwatch.services.ports import ChannelSender, Sink
 
 log = logging.getLogger("orderwatch.worker")
 
@@ -76,10 +76,36 @@ class Worker:
                 thread.join()
 
     def _plan_step(self) -> bool:
+        """Hand due outbox rows to the consumers: the whole batch at once, or row by row on error."""
         uow = self.app.uow()
-        fan_out = jobs.FanOut([factory(self.app, uow) for _, factory in sorted(jobs.CONSUMERS.items())])
-        result = dispatch_due(uow, fan_out, clock=self.app.clock, limit=500)
-        return result.sent + result.retried + result.dead > 0
+        now = self.app.clock.now()
+        try:
+            with uow:
+                events = uow.outbox.claim_due(now=now, limit=500)
+                if not events:
+                    return False
+                for consumer in self._consumers(uow):
+                    send_many = getattr(consumer, "send_many", None)
+                    if send_many is not None:
+                        send_many(events)
+                    else:
+                        for event in events:
+                            consumer.send(event)
+                uow.outbox.mark_sent([e.id for e in events], now=now)
+                uow.commit()
+            return True
+        except Exception:
+            # One bad event must not block the rest: the per-row path retries it with back-off
+            # and finally parks it as dead, while the others go through.
+            log.exception("outbox batch failed; dispatching row by row")
+            row_uow = self.app.uow()
+            result = dispatch_due(
+                row_uow, jobs.FanOut(self._consumers(row_uow)), clock=self.app.clock, limit=500
+            )
+            return result.sent + result.retried + result.dead > 0
+
+    def _consumers(self, uow: object) -> list[Sink]:
+        return [factory(self.app, uow) for _, factory in sorted(jobs.CONSUMERS.items())]
 
     def _run_due_jobs(self) -> bool:
         ran = False
