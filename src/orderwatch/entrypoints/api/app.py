@@ -9,11 +9,20 @@ from starlette.middleware.sessions import SessionMiddleware
 from orderwatch import __version__
 from orderwatch.bootstrap import App, build_app
 from orderwatch.entrypoints.api.errors import install_error_handlers
-from orderwatch.entrypoints.api.routers import events, incidents, orders, rejects, shipments, webhooks
+from orderwatch.entrypoints.api.routers import (
+    events,
+    incidents,
+    orders,
+    rejects,
+    risk_flags,
+    shipments,
+    webhooks,
+)
 from orderwatch.entrypoints.web.rendering import STATIC_DIR, build_web_state
 from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
 from orderwatch.entrypoints.web.routes import orders as web_orders
+from orderwatch.entrypoints.web.routes import risk as web_risk
 from orderwatch.entrypoints.web.routes import tracking as web_tracking
 from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
@@ -51,10 +60,12 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(events.router, prefix=f"{API_PREFIX}/events", tags=["tracking events"])
     api.include_router(rejects.router, prefix=f"{API_PREFIX}/rejects", tags=["rejected items"])
     api.include_router(incidents.router, prefix=f"{API_PREFIX}/incidents", tags=["incidents"])
+    api.include_router(risk_flags.router, prefix=f"{API_PREFIX}/risk-flags", tags=["risk flags"])
     api.include_router(webhooks.router, prefix=f"{API_PREFIX}/webhooks", tags=["carrier webhooks"])
     api.include_router(web_auth.router, include_in_schema=False)
     api.include_router(web_home.router, include_in_schema=False)
     api.include_router(web_orders.router, include_in_schema=False)
+    api.include_router(web_risk.router, include_in_schema=False)
     api.include_router(web_tracking.router, include_in_schema=False)
 
     @api.get("/healthz", include_in_schema=False)

@@ -17,6 +17,7 @@ from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderwatch.adapters.db.queries import OrderFilter, count_orders, get_order_detail, list_orders
+from orderwatch.adapters.db.risk_queries import flags_of_order
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.domain.errors import ValidationFailed
 from orderwatch.domain.orders import OrderStatus
@@ -25,6 +26,7 @@ from orderwatch.entrypoints.api.deps import AppDep, ReadSessionDep
 from orderwatch.entrypoints.web.choices import ATTENTION, LATENESS
 from orderwatch.entrypoints.web.masking import customer_view
 from orderwatch.entrypoints.web.rendering import is_htmx, render, web_state
+from orderwatch.entrypoints.web.routes.risk import flag_card
 from orderwatch.entrypoints.web.routing import web_router
 from orderwatch.entrypoints.web.security import permissions_of, require
 
@@ -126,5 +128,9 @@ def order_detail(
 ) -> Response:
     detail = get_order_detail(session, ref, now=application.clock.now())
     can_read_pii = Permission.customers_read_pii in permissions_of(user)
-    context = {"order": detail, "customer": customer_view(detail.customer, can_read_pii=can_read_pii)}
+    context: dict[str, object] = {
+        "order": detail,
+        "customer": customer_view(detail.customer, can_read_pii=can_read_pii),
+        "risk_flags": [flag_card(flag) for flag in flags_of_order(session, ref)],
+    }
     return render(request, "orders/detail.html", context)
