@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -251,7 +251,9 @@ def _order_context(view: TrackingView, language: str, state: TrackingState, than
         )
 
     def when(moment: datetime) -> str:
-        return format_datetime(moment.astimezone(state.zone), format="medium", locale=language)
+        local = moment.astimezone(state.zone)
+        day_part = format_date(local.date(), "medium", locale=language)
+        return f"{day_part} {format_time(local, 'short', locale=language)}"
 
     expected = view.expected_at or view.promised_at
     late = view.delivered_at is None and expected is not None and expected < datetime.now(UTC)
