@@ -23,7 +23,7 @@ from orderwatch.domain.commands import RecordMilestone, UpsertOrder
 from orderwatch.domain.detectors import DetectorThresholds
 from orderwatch.domain.orders import OrderMilestone
 from orderwatch.domain.shipments import ShipmentStatus
-from orderwatch.services.detectors import RAISED_TOPIC, DetectorJob, run_detectors
+from orderwatch.services.detectors import RAISED_TOPIC, DetectorJob, learn_gaps, run_detectors
 from orderwatch.services.ingest import ingest_events, ingest_milestones, ingest_orders, ingest_shipments
 from tests.conftest import START
 from tests.factories import make_event, make_order, make_shipment
@@ -295,3 +295,24 @@ def test_detector_job_keeps_lane_gaps_for_a_day(app: App) -> None:
     assert job.gaps is not learned
     assert job.gaps is not None
     assert job.gaps.learned_at == clock.now()
+
+
+def test_detector_job_learns_incrementally_what_a_full_relearn_learns(app: App) -> None:
+    clock = _clock(app)
+    _delivered_history(app, lane=("SP", "RJ"), transit=2 * DAY, count=20)
+    job = DetectorJob(app.uow, thresholds=DetectorThresholds(stall_min_samples=25))
+    job(clock)
+    assert job.gaps is not None
+    assert job.gaps.lanes == {}  # 20 gaps: below the minimum
+    clock.advance(DAY)
+    for n in range(10):  # ten more parcels delivered since, slower
+        order = _order(app, purchased_at=clock.now() - 5 * DAY)
+        tracking = _ship(app, order.ref, at=clock.now() - 4 * DAY + n * timedelta(minutes=5))
+        _scan(app, tracking, ShipmentStatus.delivered, clock.now() - timedelta(hours=1))
+
+    job(clock)
+
+    with app.uow() as uow:
+        full = learn_gaps(uow.risk_flags, now=clock.now(), thresholds=job.thresholds)
+    assert job.gaps.lanes == full.lanes
+    assert job.gaps.for_lane(("SP", "RJ")).samples == 30

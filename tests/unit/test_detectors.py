@@ -11,6 +11,8 @@ from orderwatch.domain.detectors import (
     DetectorThresholds,
     DispatchFacts,
     ExceptionFacts,
+    GapSample,
+    Lane,
     PromiseFacts,
     ScanFacts,
     detect_carrier_exceptions,
@@ -63,6 +65,20 @@ def test_reason_is_stable_within_a_band_so_reruns_do_not_rewrite_it() -> None:
     assert (first.severity, first.reason) == (later.severity, later.reason)
 
 
+def _gap(lane: Lane, seconds: float, *, days_ago: float = 3) -> GapSample:
+    return GapSample(NOW - timedelta(days=days_ago), lane, seconds)
+
+
+def test_samples_outside_the_lookback_window_are_ignored() -> None:
+    rules = DetectorThresholds(stall_min_samples=1, lane_lookback=timedelta(days=10))
+    samples = [_gap(("SP", "RJ"), 3_600.0 * 30), _gap(("SP", "RJ"), 3_600.0 * 90, days_ago=11)]
+    gaps = learn_lane_gaps(samples, now=NOW, thresholds=rules)
+    assert (gaps.for_lane(("SP", "RJ")).threshold, gaps.for_lane(("SP", "RJ")).samples) == (
+        timedelta(hours=30),
+        1,
+    )
+
+
 def test_quantile_is_nearest_rank() -> None:
     assert quantile([5.0, 1.0, 3.0, 2.0, 4.0], 0.95) == 5.0
     assert quantile([float(n) for n in range(1, 101)], 0.95) == 95.0
@@ -70,8 +86,8 @@ def test_quantile_is_nearest_rank() -> None:
 
 def test_lane_gaps_need_the_minimum_sample_and_fall_back_to_all_lanes_then_default() -> None:
     rules = DetectorThresholds(stall_min_samples=10, stall_quantile=0.9)
-    samples = [(("SP", "RJ"), float(h * 3600)) for h in range(1, 101)]  # 1..100 hours
-    samples += [(("SP", "AM"), 10 * 86_400.0)] * 5  # too few of its own
+    samples = [_gap(("SP", "RJ"), float(h * 3600)) for h in range(1, 101)]  # 1..100 hours
+    samples += [_gap(("SP", "AM"), 10 * 86_400.0)] * 5  # too few of its own
 
     gaps = learn_lane_gaps(samples, now=NOW, thresholds=rules)
 
@@ -84,7 +100,7 @@ def test_lane_gaps_need_the_minimum_sample_and_fall_back_to_all_lanes_then_defau
 
 
 def test_learned_gap_never_drops_below_the_floor() -> None:
-    samples = [(("SP", "SP"), 600.0)] * 50  # ten minutes between scans
+    samples = [_gap(("SP", "SP"), 600.0)] * 50  # ten minutes between scans
     gaps = learn_lane_gaps(samples, now=NOW, thresholds=RULES)
     assert gaps.for_lane(("SP", "SP")).threshold == timedelta(hours=24)
 
@@ -106,7 +122,7 @@ def _scan(silent: timedelta, *, handed: bool = True) -> ScanFacts:
 def test_stalled_severity_by_silence_against_the_lane_gap(
     silent: timedelta, severity: RiskSeverity | None
 ) -> None:
-    gaps = learn_lane_gaps([(("SP", "RJ"), 5 * 86_400.0)] * 40, now=NOW, thresholds=RULES)
+    gaps = learn_lane_gaps([_gap(("SP", "RJ"), 5 * 86_400.0)] * 40, now=NOW, thresholds=RULES)
     found = detect_stalled([_scan(silent)], now=NOW, gaps=gaps, thresholds=RULES)
     assert [f.severity for f in found] == ([severity] if severity else [])
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from math import ceil
 from typing import Any
 
@@ -159,7 +160,12 @@ STALL_BANDS = {
 
 
 def _day(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %Y") if moment is not None else "an unknown day"
+    return _day_text(moment.date()) if moment is not None else "an unknown day"
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date) -> str:
+    return day.strftime("%d %b %Y")  # strftime is slow; a run names the same days thousands of times
 
 
 def _finding(
@@ -245,6 +251,15 @@ def detect_promise_passed(
 
 
 @dataclass(frozen=True, slots=True)
+class GapSample:
+    """The silence between two consecutive scans of a delivered parcel, in seconds."""
+
+    delivered_at: datetime
+    lane: Lane
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class LaneGap:
     """The usual longest silence of a lane and where that figure comes from."""
 
@@ -273,20 +288,21 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def learn_lane_gaps(
-    samples: Iterable[tuple[Lane, float]], *, now: datetime, thresholds: DetectorThresholds
+    samples: Iterable[GapSample], *, now: datetime, thresholds: DetectorThresholds
 ) -> LaneGaps:
-    """Usual gap per lane from ``(lane, gap in seconds)`` samples of recently delivered parcels.
+    """Usual gap per lane from the gaps of parcels delivered within ``lane_lookback`` before ``now``.
 
     A lane needs ``stall_min_samples`` gaps of its own; every threshold is at least
     ``stall_floor`` so that a fast lane does not flag a parcel after a few quiet hours.
     """
     by_lane: dict[Lane, list[float]] = defaultdict(list)
     everything: list[float] = []
-    for lane, seconds in samples:
-        if seconds < 0:
-            continue  # a scan dated before its predecessor says nothing about silences
-        by_lane[lane].append(seconds)
-        everything.append(seconds)
+    oldest = now - thresholds.lane_lookback
+    for sample in samples:
+        if sample.seconds < 0 or not oldest < sample.delivered_at <= now:
+            continue  # out of the window, or a scan dated before its predecessor
+        by_lane[sample.lane].append(sample.seconds)
+        everything.append(sample.seconds)
 
     def gap(values: list[float], basis: str) -> LaneGap:
         seconds = quantile(values, thresholds.stall_quantile)

@@ -24,7 +24,7 @@ from orderwatch.domain.detectors import (
     DispatchFacts,
     ExceptionFacts,
     Finding,
-    Lane,
+    GapSample,
     PromiseFacts,
     ScanFacts,
 )
@@ -329,8 +329,8 @@ class RiskFlagStore(Protocol):
 
     def dispatch_facts(self, *, now: datetime) -> list[DispatchFacts]: ...
 
-    def gap_samples(self, *, since: datetime, now: datetime) -> list[tuple[Lane, float]]:
-        """(lane, seconds) between consecutive scans of parcels delivered in ``[since, now]``."""
+    def gap_samples(self, *, since: datetime, now: datetime) -> list[GapSample]:
+        """The gaps between consecutive scans of parcels delivered in ``(since, now]``."""
         ...
 
     def count_open_orders(self) -> int: ...

@@ -33,7 +33,7 @@ from orderwatch.domain.detectors import (
     DispatchFacts,
     ExceptionFacts,
     Finding,
-    Lane,
+    GapSample,
     PromiseFacts,
     ScanFacts,
 )
@@ -44,6 +44,11 @@ from orderwatch.services.ports import OpenFlag, RaisedFlag
 
 # Undeliverable orders are not "open" for the order lists, but they are exactly what needs a flag.
 WATCHED_STATUSES = sorted({*OPEN_ORDER_STATUSES, OrderStatus.undeliverable})
+# Enum lookups by value through dicts: ``Enum(value)`` costs more than the rest of a row.
+SHIPMENT_STATUS = {status.value: status for status in ShipmentStatus}
+KIND = {kind.value: kind for kind in RiskFlagKind}
+SEVERITY = {severity.value: severity for severity in RiskSeverity}
+CAUSE = {cause.value: cause for cause in Cause}
 FLAGS = table_of(RiskFlagRow)
 
 
@@ -103,7 +108,7 @@ class SqlRiskFlagStore:
             if last_scan is None:
                 continue  # excluded by the WHERE clause; repeated for the type checker
             fact = ScanFacts(
-                order_id, (origin, destination), last_scan, handed, ShipmentStatus(status), tracking
+                order_id, (origin, destination), last_scan, handed, SHIPMENT_STATUS[status], tracking
             )
             current = quietest.get(order_id)
             if current is None or fact.last_scan_at < current.last_scan_at:
@@ -141,7 +146,7 @@ class SqlRiskFlagStore:
             )
         )
         return [
-            ExceptionFacts(order_id, ShipmentStatus(status), status_at, tracking, raw_code, raw_text)
+            ExceptionFacts(order_id, SHIPMENT_STATUS[status], status_at, tracking, raw_code, raw_text)
             for order_id, status, status_at, tracking, raw_code, raw_text in self.session.execute(query)
         ]
 
@@ -164,13 +169,14 @@ class SqlRiskFlagStore:
             earliest[order_id] = DispatchFacts(order_id, deadline, supplier, late)
         return list(earliest.values())
 
-    def gap_samples(self, *, since: datetime, now: datetime) -> list[tuple[Lane, float]]:
+    def gap_samples(self, *, since: datetime, now: datetime) -> list[GapSample]:
         event = TrackingEventRow
         previous = func.lag(event.occurred_at).over(
             partition_by=event.shipment_id, order_by=event.occurred_at
         )
         scans = (
             select(
+                ShipmentRow.delivered_at.label("delivered_at"),
                 ShipmentRow.origin_region.label("origin"),
                 ShipmentRow.destination_region.label("destination"),
                 event.occurred_at.label("at"),
@@ -178,15 +184,17 @@ class SqlRiskFlagStore:
             )
             .join(ShipmentRow, ShipmentRow.id == event.shipment_id)
             .where(
-                ShipmentRow.delivered_at >= since, ShipmentRow.delivered_at <= now, event.occurred_at <= now
+                ShipmentRow.delivered_at > since, ShipmentRow.delivered_at <= now, event.occurred_at <= now
             )
             .subquery()
         )
-        query = select(
-            scans.c.origin, scans.c.destination, seconds_between(self.session, scans.c.at, scans.c.previous)
-        ).where(scans.c.previous.is_not(None))
+        gap = seconds_between(self.session, scans.c.at, scans.c.previous)
+        query = select(scans.c.delivered_at, scans.c.origin, scans.c.destination, gap).where(
+            scans.c.previous.is_not(None)
+        )
         return [
-            ((origin, destination), float(gap)) for origin, destination, gap in self.session.execute(query)
+            GapSample(delivered, (origin, destination), float(seconds))
+            for delivered, origin, destination, seconds in self.session.execute(query)
         ]
 
     # ------------------------------------------------------------------ flags
@@ -204,9 +212,9 @@ class SqlRiskFlagStore:
             OpenFlag(
                 flag_id,
                 order_id,
-                RiskFlagKind(kind),
-                RiskSeverity(severity),
-                Cause(cause) if cause else None,
+                KIND[kind],
+                SEVERITY[severity],
+                CAUSE[cause] if cause else None,
                 reason,
             )
             for flag_id, order_id, kind, severity, cause, reason in self.session.execute(query)
@@ -250,7 +258,7 @@ class SqlRiskFlagStore:
         returned = [tuple(row) for row in self.session.execute(statement, rows)]
         refs = self._order_refs([row[1] for row in returned])
         return [
-            RaisedFlag(flag_id, order_id, refs[order_id], RiskFlagKind(kind), raised_at)
+            RaisedFlag(flag_id, order_id, refs[order_id], KIND[kind], raised_at)
             for flag_id, order_id, kind, raised_at in returned
         ]
 

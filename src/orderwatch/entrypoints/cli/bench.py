@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from orderwatch.entrypoints.cli.common import console, fail, print_json
+from orderwatch.settings import Settings
 
 app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
 BENCHMARKS = Path(__file__).resolve().parents[4] / "benchmarks"
@@ -69,6 +70,26 @@ def notifications_command(
     result = _load("bench_notifications").run(
         database_url, emails=emails, rate=rate, seconds=seconds, threads=threads
     )
+    if as_json:
+        print_json(result)
+        return
+    console.print_json(data=result)
+
+
+@app.command("detectors")
+def detectors_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="PostgreSQL server (a fresh DB is made); default SQLite"),
+    ] = None,
+    olist_dir: Annotated[
+        Path | None, typer.Option("--olist", help="Olist folder (default ORDERWATCH_OLIST_DIR)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """The rule detectors over the 99,441 Olist orders: seconds per run, flags by kind (issue 4)."""
+    module = _load("bench_detectors")
+    result = module.run(olist_dir or Settings().olist_dir, database_url)
     if as_json:
         print_json(result)
         return
