@@ -573,3 +573,82 @@ class ChannelSender(Protocol):
     """Sends one message on one channel; raises to retry, :class:`PermanentFailure` to give up."""
 
     def send(self, message: OutgoingMessage) -> None: ...
+
+
+# ------------------------------------------------------------------ delay model (issue 4: D2)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPrediction:
+    """What the delay model says about one order at one stage (``domain.risk.PredictionStage``)."""
+
+    order_id: int
+    order_ref: str
+    stage: str
+    p_late: float
+    eta_p50_at: datetime
+    eta_p90_at: datetime
+    reasons: tuple[str, ...]
+    model_version: str
+
+
+class RiskModel(Protocol):
+    """The active delay model, reading the features it needs itself (``adapters/ml``)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def score_open_orders(self, *, now: datetime, explain_above: float) -> list[OrderPrediction]:
+        """Every open order's prediction as of ``now``; reasons only where p_late ≥ ``explain_above``."""
+        ...
+
+    def score_orders(self, order_ids: Sequence[int], *, now: datetime) -> list[OrderPrediction]:
+        """Re-score a few orders (a new event arrived), with reasons."""
+        ...
+
+
+class PredictionStore(Protocol):
+    """The latest prediction per (order, stage), written in the caller's transaction."""
+
+    def save_predictions(self, predictions: Sequence[OrderPrediction], *, now: datetime) -> int: ...
+
+
+class PredictionUnitOfWork(RiskFlagUnitOfWork, Protocol):
+    """A unit of work that reaches predictions and risk flags."""
+
+    @property
+    def predictions(self) -> PredictionStore: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionInfo:
+    """A stored model version and its evaluation figures."""
+
+    version: str
+    trained_until: datetime
+    n_train: int
+    metrics: Mapping[str, Any]
+    is_active: bool
+    created_at: datetime
+    activated_at: datetime | None = None
+
+
+class ModelRegistry(Protocol):
+    """Model versions with their serialized estimators; at most one is active."""
+
+    def add(self, info: ModelVersionInfo, blob: bytes) -> None: ...
+
+    def versions(self) -> list[ModelVersionInfo]: ...
+
+    def activate(self, version: str, *, now: datetime) -> bool:
+        """Make ``version`` the only active one; False when there is no such version."""
+        ...
+
+    def active(self) -> tuple[ModelVersionInfo, bytes] | None: ...
+
+
+class ModelUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that reaches the model registry."""
+
+    @property
+    def models(self) -> ModelRegistry: ...

@@ -23,6 +23,7 @@ from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
 from orderwatch.entrypoints.web.routes import orders as web_orders
 from orderwatch.entrypoints.web.routes import risk as web_risk
+from orderwatch.entrypoints.web.routes import notifications as web_notifications
 from orderwatch.entrypoints.web.routes import tracking as web_tracking
 from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
@@ -67,6 +68,7 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(web_orders.router, include_in_schema=False)
     api.include_router(web_risk.router, include_in_schema=False)
     api.include_router(web_tracking.router, include_in_schema=False)
+    api.include_router(web_notifications.router, include_in_schema=False)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

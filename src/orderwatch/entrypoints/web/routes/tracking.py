@@ -35,7 +35,7 @@ from orderwatch.domain.errors import ValidationFailed
 from orderwatch.domain.types import Language
 from orderwatch.entrypoints.api.deps import AppDep
 from orderwatch.entrypoints.web.masking import mask_email, mask_phone
-from orderwatch.entrypoints.web.rendering import SECURITY_HEADERS, TEMPLATE_DIR
+from orderwatch.entrypoints.web.rendering import SECURITY_HEADERS, WEB_DIR
 from orderwatch.entrypoints.web.security import LoginThrottle
 from orderwatch.i18n import N_, load_translations
 from orderwatch.services.feedback import record_page_feedback
@@ -44,6 +44,9 @@ from orderwatch.settings import Settings
 router = APIRouter()
 CATALOG = "customer"
 LANGUAGE_TAGS = {"pt_BR": "pt-BR", "en": "en", "zh_CN": "zh-CN"}
+# Customer pages speak the customer catalog (pt_BR, en, zh_CN), so their templates live apart
+# from the staff templates, whose strings the staff catalogs (zh_CN, en) must cover.
+TEMPLATE_DIR = WEB_DIR / "customer_templates"
 HEADERS = {**SECURITY_HEADERS, "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 
 STEP_WORDS = {
