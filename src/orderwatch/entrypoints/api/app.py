@@ -21,9 +21,9 @@ from orderwatch.entrypoints.api.routers import (
 from orderwatch.entrypoints.web.rendering import STATIC_DIR, build_web_state
 from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
+from orderwatch.entrypoints.web.routes import notifications as web_notifications
 from orderwatch.entrypoints.web.routes import orders as web_orders
 from orderwatch.entrypoints.web.routes import risk as web_risk
-from orderwatch.entrypoints.web.routes import notifications as web_notifications
 from orderwatch.entrypoints.web.routes import tracking as web_tracking
 from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
