@@ -69,6 +69,17 @@ class Settings(BaseSettings):
         180, ge=1, description="Days of deliveries the lanes' usual gaps are learned from"
     )
 
+    # --- delay model (issue 4: D2)
+    risk_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="P(late) at or above which an open order gets a predicted_late flag"
+    )
+    promise_quantile: float = Field(
+        0.9, ge=0.5, lt=1.0, description="Delivery-time quantile a recommended promise date is quoted at"
+    )
+    scoring_every_minutes: int = Field(
+        60, ge=1, description="How often open orders are re-scored by the active model (replay, worker)"
+    )
+
     # --- customer communication (issue 6: D3-D6) and the worker
     public_url: str = Field(
         "http://127.0.0.1:8000",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -343,6 +344,41 @@ class RiskFlagRow(Base):
     raised_at: Mapped[datetime] = mapped_column(Ts)
     updated_at: Mapped[datetime] = mapped_column(Ts)
     cleared_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class ModelVersionRow(Base):
+    """A trained delay model (D2): its metrics, and the fitted estimators as pickled bytes.
+
+    The bytes live in the database (not a file under the data dir) so that a backup, a second
+    server or a PostgreSQL deployment carries its models; at most one row is active.
+    """
+
+    __tablename__ = "model_versions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    trained_until: Mapped[datetime] = mapped_column(Ts)
+    n_train: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[Any] = mapped_column(JSON)
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    activated_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class PredictionRow(Base):
+    """The latest prediction for an order at one stage (purchase, handoff, in_transit) (D2)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("order_id", "stage"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(40))
+    p_late: Mapped[float] = mapped_column(Float)
+    eta_p50_at: Mapped[datetime] = mapped_column(Ts)
+    eta_p90_at: Mapped[datetime] = mapped_column(Ts)
+    reasons: Mapped[Any] = mapped_column(JSON)
+    scored_at: Mapped[datetime] = mapped_column(Ts)
 
 
 class RejectedItemRow(Base):

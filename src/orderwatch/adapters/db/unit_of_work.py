@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderwatch.adapters.db.incidents import SqlIncidentStore
 from orderwatch.adapters.db.ingest_store import SqlIngestStore
 from orderwatch.adapters.db.master_data import SqlMasterDataStore
+from orderwatch.adapters.db.models_store import SqlModelRegistry, SqlPredictionStore
 from orderwatch.adapters.db.notifications import SqlNotificationStore
 from orderwatch.adapters.db.outbox import SqlOutbox
 from orderwatch.adapters.db.repositories import SqlRejects
@@ -33,6 +34,8 @@ class SqlAlchemyUnitOfWork:
         self.notifications = SqlNotificationStore(self.session)
         self.risk_flags = SqlRiskFlagStore(self.session)
         self.incidents = SqlIncidentStore(self.session)
+        self.models = SqlModelRegistry(self.session)
+        self.predictions = SqlPredictionStore(self.session)
         return self
 
     def __exit__(

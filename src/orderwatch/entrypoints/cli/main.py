@@ -11,6 +11,7 @@ from orderwatch.entrypoints.cli import (
     demo,
     imports,
     incidents,
+    model,
     replay,
     risk,
     serve,
@@ -33,6 +34,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(bench.app, name="bench")
 app.add_typer(replay.app, name="replay")
 app.add_typer(risk.app, name="risk")
+app.add_typer(model.app, name="model")
 app.add_typer(incidents.app, name="incidents")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

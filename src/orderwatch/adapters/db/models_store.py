@@ -1,0 +1,131 @@
+"""Model versions and predictions in the database (D2): ``model_versions`` and ``predictions``.
+
+The fitted estimators are stored as bytes in ``model_versions.model`` (see the row's docstring
+for why not a file). Predictions keep the latest row per (order, stage), written with one upsert
+per batch, so scoring all open orders every hour does not grow the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orderwatch.adapters.db.dialect import chunks, insert_for
+from orderwatch.adapters.db.tables import ModelVersionRow, PredictionRow, table_of
+from orderwatch.services.ports import ModelVersionInfo, OrderPrediction
+
+PREDICTIONS = table_of(PredictionRow)
+
+
+def _info(row: ModelVersionRow) -> ModelVersionInfo:
+    return ModelVersionInfo(
+        version=row.version,
+        trained_until=row.trained_until,
+        n_train=row.n_train,
+        metrics=row.metrics,
+        is_active=row.is_active,
+        created_at=row.created_at,
+        activated_at=row.activated_at,
+    )
+
+
+class SqlModelRegistry:
+    """Implements ``services.ports.ModelRegistry`` inside the unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, info: ModelVersionInfo, blob: bytes) -> None:
+        self.session.add(
+            ModelVersionRow(
+                version=info.version,
+                trained_until=info.trained_until,
+                n_train=info.n_train,
+                metrics=dict(info.metrics),
+                model=blob,
+                is_active=False,
+                created_at=info.created_at,
+            )
+        )
+        self.session.flush()
+
+    def versions(self) -> list[ModelVersionInfo]:
+        query = select(ModelVersionRow).order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
+        return [_info(row) for row in self.session.scalars(query)]
+
+    def activate(self, version: str, *, now: datetime) -> bool:
+        # Lock the chosen row first (PostgreSQL) so two activations cannot both win.
+        chosen = self.session.scalar(
+            select(ModelVersionRow).where(ModelVersionRow.version == version).with_for_update()
+        )
+        if chosen is None:
+            return False
+        self.session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.is_active, ModelVersionRow.id != chosen.id)
+            .values(is_active=False)
+        )
+        if not chosen.is_active:
+            chosen.is_active = True
+            chosen.activated_at = now
+        self.session.flush()
+        return True
+
+    def active(self) -> tuple[ModelVersionInfo, bytes] | None:
+        row = self.session.scalar(select(ModelVersionRow).where(ModelVersionRow.is_active).limit(1))
+        return None if row is None else (_info(row), row.model)
+
+
+class SqlPredictionStore:
+    """Implements ``services.ports.PredictionStore``: one upsert per chunk of predictions."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def save_predictions(self, predictions: Sequence[OrderPrediction], *, now: datetime) -> int:
+        rows = [
+            {
+                "order_id": p.order_id,
+                "stage": p.stage,
+                "model_version": p.model_version,
+                "p_late": float(p.p_late),
+                "eta_p50_at": p.eta_p50_at,
+                "eta_p90_at": p.eta_p90_at,
+                "reasons": list(p.reasons),
+                "scored_at": now,
+            }
+            for p in predictions
+        ]
+        for part in chunks(rows, columns=9):
+            statement = insert_for(self.session, PREDICTIONS).values(list(part))
+            excluded = statement.excluded
+            self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["order_id", "stage"],
+                    set_={
+                        name: getattr(excluded, name)
+                        for name in (
+                            "model_version",
+                            "p_late",
+                            "eta_p50_at",
+                            "eta_p90_at",
+                            "reasons",
+                            "scored_at",
+                        )
+                    },
+                )
+            )
+        return len(rows)
+
+
+def latest_predictions(session: Session, order_id: int) -> list[PredictionRow]:
+    """The stored predictions of one order, newest first (order page)."""
+    query = (
+        select(PredictionRow)
+        .where(PredictionRow.order_id == order_id)
+        .order_by(PredictionRow.scored_at.desc())
+    )
+    return list(session.scalars(query))

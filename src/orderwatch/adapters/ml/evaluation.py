@@ -1,0 +1,195 @@
+"""Time-split evaluation of the delay model on the shop's own history (D2, issue 4 "How good").
+
+    train on outcomes known before the cut-off ──▶ score each test month's orders at purchase and
+    (monthly: retrain at each month start,          at hand-off ──▶ AUC, MAE, P90 coverage, and the
+     only on outcomes known by then)                promise policy against the shop's own promise
+
+No random split: a test order is scored by a model that was trained before the order was bought.
+With ``retrain="monthly"`` the live system's schedule is replayed: at the start of every test month
+a model is trained on the deliveries known at that moment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from orderwatch.adapters.ml.dataset import from_days, to_days
+from orderwatch.adapters.ml.features import History, Stage
+from orderwatch.adapters.ml.model import DelayModel, train
+
+Months = list[tuple[str, float, float]]
+
+
+def month_starts(start: datetime, end: datetime) -> Months:
+    """(label, from, until) per calendar month of ``[start, end)``, in ``start``'s time zone."""
+    months: Months = []
+    current = start
+    while current < end:
+        following = (current.replace(day=1) + pd.Timedelta(days=32)).replace(day=1)
+        until = min(following, end)
+        months.append((current.strftime("%Y-%m"), to_days(current), to_days(until)))
+        current = until
+    return months
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    *,
+    train_until: datetime,
+    test_from: datetime,
+    test_until: datetime,
+    promise_quantile: float,
+    retrain: str = "monthly",
+    fast: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The evaluation JSON (keys listed in issue 4) for a time split of ``frame``."""
+    if not train_until <= test_from < test_until:
+        raise ValueError("dates: need train-until <= test-from < test-until")
+    if retrain not in {"monthly", "none"}:
+        raise ValueError(f"retrain: {retrain!r} is not one of monthly, none")
+    started = time.perf_counter()
+    months = month_starts(test_from, test_until)
+    tests = _test_rows(frame, to_days(test_from), to_days(test_until))
+    scored: list[pd.DataFrame] = []
+    model: DelayModel | None = None
+    first_train = 0
+    for index, (label, month_from, month_until) in enumerate(months):
+        if model is None or retrain == "monthly":
+            cutoff = max(to_days(train_until), month_from) if retrain == "monthly" else to_days(train_until)
+            progress(f"training on deliveries known before {from_days(cutoff):%Y-%m-%d}")
+            model = train(
+                frame,
+                until=cutoff,
+                promise_quantile=promise_quantile,
+                fast=fast,
+                vocabulary=None if model is None else model.vocabulary,
+            )
+            first_train = first_train or model.n_train
+        part = tests[(tests["purchased"] >= month_from) & (tests["purchased"] < month_until)]
+        scored.append(_score(model, frame, part).assign(month=label))
+        progress(f"scored {label}: {len(part)} orders ({index + 1}/{len(months)})")
+    results = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+    summary = _metrics(results)
+    summary.update(
+        n_train=first_train,
+        n_test=len(results),
+        retrain=retrain,
+        promise_quantile=promise_quantile,
+        by_month=[dict(month=m, **_month_metrics(g)) for m, g in results.groupby("month", sort=True)],
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    return summary
+
+
+def _test_rows(frame: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+    """Delivered orders bought in ``[start, end)`` (the issue's test population)."""
+    purchased = frame["purchased"]
+    mask = (
+        (purchased >= start)
+        & (purchased < end)
+        & frame["delivered"].notna()
+        & (frame["status"] == "delivered")
+    )
+    return frame[mask & (frame["delivered"] >= purchased)]
+
+
+def _score(model: DelayModel, frame: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
+    history = History.build(frame, model.vocabulary)
+    purchased = part["purchased"].to_numpy(dtype=float)
+    at_purchase = model.score(
+        model.features(part, purchased, Stage.purchase, history), Stage.purchase, purchased
+    )
+    result = pd.DataFrame(
+        {
+            "purchased": purchased,
+            "promised": part["promised"].to_numpy(dtype=float),
+            "delivered": part["delivered"].to_numpy(dtype=float),
+            "p_late_purchase": at_purchase.p_late,
+            "p50_purchase": at_purchase.p50,
+            "p90_purchase": at_purchase.p90,
+            "policy_promise": at_purchase.promise,
+            "p_late_handoff": np.nan,
+            "p50_handoff": np.nan,
+            "p90_handoff": np.nan,
+        }
+    )
+    handed = part["handed"].to_numpy(dtype=float)
+    known = ~np.isnan(handed) & (handed <= part["delivered"].to_numpy(dtype=float))
+    if known.any():
+        rows = part[known]
+        at = handed[known]
+        at_handoff = model.score(model.features(rows, at, Stage.handoff, history), Stage.handoff, at)
+        result.loc[known, "p_late_handoff"] = at_handoff.p_late
+        result.loc[known, "p50_handoff"] = at_handoff.p50
+        result.loc[known, "p90_handoff"] = at_handoff.p90
+    return result
+
+
+def _auc(late: np.ndarray, score: np.ndarray) -> float | None:
+    keep = ~np.isnan(score)
+    if len(np.unique(late[keep])) < 2:
+        return None
+    return round(float(roc_auc_score(late[keep], score[keep])), 4)
+
+
+def _mean(values: np.ndarray) -> float | None:
+    values = values[~np.isnan(values)]
+    return round(float(values.mean()), 4) if values.size else None
+
+
+def _metrics(r: pd.DataFrame) -> dict[str, Any]:
+    if r.empty:
+        return {}
+    late = (r["delivered"] > r["promised"]).to_numpy()
+    delivered = r["delivered"].to_numpy()
+    handoff = r["p50_handoff"].to_numpy()
+    return {
+        "late_auc_at_purchase": _auc(late, r["p_late_purchase"].to_numpy()),
+        "late_auc_at_handoff": _auc(late, r["p_late_handoff"].to_numpy()),
+        "eta_mae_days_at_purchase": _mean(np.abs(delivered - r["p50_purchase"].to_numpy())),
+        "eta_mae_days_at_handoff": _mean(np.abs(delivered - handoff)),
+        "promise_mae_days": _mean(np.abs(delivered - r["promised"].to_numpy())),
+        "p90_coverage_at_purchase": _mean((delivered <= r["p90_purchase"].to_numpy()).astype(float)),
+        "p90_coverage_at_handoff": _mean(
+            np.where(np.isnan(handoff), np.nan, (delivered <= r["p90_handoff"].to_numpy()).astype(float))
+        ),
+        **_policy(r),
+        "actual_late_rate": _mean(late.astype(float)),
+        "actual_mean_days": _mean(delivered - r["purchased"].to_numpy()),
+    }
+
+
+def _policy(r: pd.DataFrame) -> dict[str, float | None]:
+    delivered, purchased = r["delivered"].to_numpy(), r["purchased"].to_numpy()
+    policy, promised = r["policy_promise"].to_numpy(dtype=float), r["promised"].to_numpy()
+    return {
+        "policy_late_rate": _mean((delivered > policy).astype(float)),
+        "policy_mean_promise_days": _mean(policy - purchased),
+        "promise_late_rate": _mean((delivered > promised).astype(float)),
+        "promise_mean_promise_days": _mean(promised - purchased),
+    }
+
+
+def _month_metrics(r: pd.DataFrame) -> dict[str, Any]:
+    metrics = _metrics(r)
+    keys = (
+        "promise_late_rate",
+        "promise_mean_promise_days",
+        "policy_late_rate",
+        "policy_mean_promise_days",
+        "eta_mae_days_at_purchase",
+        "eta_mae_days_at_handoff",
+        "late_auc_at_purchase",
+        "p90_coverage_at_purchase",
+        "actual_late_rate",
+        "actual_mean_days",
+    )
+    return {"n": len(r), **{key: metrics.get(key) for key in keys}}

@@ -1,0 +1,195 @@
+"""The active delay model as a ``services.ports.RiskModel``: batch and single-order scoring (D2).
+
+    database ──▶ history frame + event streams (cached for ``refresh`` of simulated time)
+    open orders ─┬─ not yet handed over ──▶ purchase-stage model, durations from purchase
+                 └─ with the carrier ──────▶ hand-off model, durations from hand-off
+                                             (in_transit once a day has passed since hand-off)
+    every prediction is as of ``now``: ETAs are never in the past, a passed promise is p_late 1
+
+Models are stored pickled in ``model_versions.model`` (our own database, written only by
+``orderwatch model train``); loading one is cached per version.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from orderwatch.adapters.ml.dataset import from_days, load_orders, to_days
+from orderwatch.adapters.ml.features import History, Stage
+from orderwatch.adapters.ml.model import DelayModel
+from orderwatch.domain.errors import NotFound
+from orderwatch.domain.orders import OPEN_ORDER_STATUSES
+from orderwatch.domain.risk import PredictionStage, check_quantile
+from orderwatch.services.ports import ModelUnitOfWork, OrderPrediction
+
+OPEN = sorted(status.value for status in OPEN_ORDER_STATUSES)
+IN_TRANSIT_AFTER_DAYS = 1.0
+
+
+def dumps(model: DelayModel) -> bytes:
+    """The model as bytes for ``model_versions.model``."""
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(blob: bytes) -> DelayModel:
+    """A model back from ``model_versions.model`` (bytes this application wrote itself)."""
+    model = pickle.Unpickler(io.BytesIO(blob)).load()  # noqa: S301 - our own rows, see module doc
+    if not isinstance(model, DelayModel):
+        raise TypeError(f"model_versions.model holds a {type(model).__name__}, not a DelayModel")
+    return model
+
+
+@dataclass
+class _Context:
+    at: float
+    frame: pd.DataFrame
+    history: History
+
+
+class DelayScorer:
+    """Scores orders with one model version, reading features from the database."""
+
+    def __init__(
+        self,
+        model: DelayModel,
+        version: str,
+        read_session: Callable[[], Session],
+        *,
+        refresh: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.model = model
+        self._version = version
+        self._read_session = read_session
+        self._refresh_days = refresh.total_seconds() / 86_400
+        self._context: _Context | None = None
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def context(self, now: datetime, *, fresh: bool = False) -> _Context:
+        """The history as of ``now``, reloaded when older than ``refresh`` (or ``fresh``)."""
+        at = to_days(now)
+        cached = self._context
+        if fresh or cached is None or not (cached.at <= at < cached.at + self._refresh_days):
+            with self._read_session() as session:
+                frame = load_orders(session)
+            frame = frame[frame["purchased"] <= at]
+            cached = self._context = _Context(at, frame, History.build(frame, self.model.vocabulary))
+        return cached
+
+    def score_open_orders(self, *, now: datetime, explain_above: float) -> list[OrderPrediction]:
+        context = self.context(now, fresh=True)
+        frame = context.frame
+        return self.score_frame(frame[frame["status"].isin(OPEN)], now, context.history, explain_above)
+
+    def score_orders(self, order_ids: Sequence[int], *, now: datetime) -> list[OrderPrediction]:
+        history = self.context(now).history
+        with self._read_session() as session:
+            rows = load_orders(session, order_ids=list(order_ids))
+        return self.score_frame(rows[rows["status"].isin(OPEN)], now, history, explain_above=0.0)
+
+    def score_frame(
+        self, rows: pd.DataFrame, now: datetime, history: History, explain_above: float
+    ) -> list[OrderPrediction]:
+        """Predictions for ``rows`` (open orders) as of ``now``."""
+        at = to_days(now)
+        handed = rows["handed"].to_numpy(dtype=float)
+        with_carrier = ~np.isnan(handed) & (handed <= at)
+        predictions: list[OrderPrediction] = []
+        for stage, mask in ((Stage.purchase, ~with_carrier), (Stage.handoff, with_carrier)):
+            part = rows[mask]
+            if part.empty:
+                continue
+            origin = part["purchased" if stage is Stage.purchase else "handed"].to_numpy(dtype=float)
+            matrix = self.model.features(part, np.full(len(part), at), stage, history)
+            predictions.extend(self._predictions(part, matrix, stage, origin, at, explain_above))
+        return predictions
+
+    def _predictions(
+        self,
+        part: pd.DataFrame,
+        matrix: pd.DataFrame,
+        stage: Stage,
+        origin: np.ndarray,
+        at: float,
+        explain_above: float,
+    ) -> list[OrderPrediction]:
+        scores = self.model.score(matrix, stage, origin)
+        promised = part["promised"].to_numpy(dtype=float)
+        p_late = np.where(promised < at, 1.0, scores.p_late)  # the promise has passed already
+        p50 = np.maximum(scores.p50, at)
+        p90 = np.maximum(scores.p90, p50)
+        explain = np.flatnonzero(p_late >= explain_above)
+        reasons: dict[int, list[str]] = {}
+        if explain.size:
+            reasons = dict(
+                zip(explain.tolist(), self.model.reasons(matrix.iloc[explain], stage), strict=True)
+            )
+        labels = self._stage_labels(stage, origin, at)
+        ids, refs = part["id"].to_numpy(), part["ref"].to_numpy()
+        return [
+            OrderPrediction(
+                order_id=int(ids[i]),
+                order_ref=str(refs[i]),
+                stage=labels[i],
+                p_late=float(p_late[i]),
+                eta_p50_at=from_days(float(p50[i])),
+                eta_p90_at=from_days(float(p90[i])),
+                reasons=tuple(reasons.get(i, ())),
+                model_version=self._version,
+            )
+            for i in range(len(part))
+        ]
+
+    def promise_days(
+        self, order_ref: str, *, quantile: float, now: datetime | None = None
+    ) -> tuple[float, float]:
+        """(purchase time, days to promise) for an order at the delivery-time ``quantile``.
+
+        The features are those at the order's purchase, so the quote is what a new order would
+        have been offered at checkout.
+        """
+        check_quantile(quantile)
+        context = self.context(now or datetime.now(UTC))
+        rows = context.frame[context.frame["ref"] == order_ref]
+        if rows.empty:
+            raise NotFound("order", order_ref)
+        purchased = rows["purchased"].to_numpy(dtype=float)
+        matrix = self.model.features(rows, purchased, Stage.purchase, context.history)
+        stage = self.model.stages[Stage.purchase]
+        days = stage.quantile_days(stage.eta.predict(matrix), quantile)
+        return float(purchased[0]), float(days[0])
+
+    @staticmethod
+    def _stage_labels(stage: Stage, origin: np.ndarray, at: float) -> list[str]:
+        if stage is Stage.purchase:
+            return [PredictionStage.purchase.value] * origin.size
+        moving = at - origin >= IN_TRANSIT_AFTER_DAYS
+        return [PredictionStage.in_transit.value if m else PredictionStage.handoff.value for m in moving]
+
+
+_loaded: dict[str, DelayModel] = {}
+
+
+def active_scorer(
+    uow: ModelUnitOfWork, read_session: Callable[[], Session], *, refresh: timedelta = timedelta(hours=1)
+) -> DelayScorer | None:
+    """A scorer for the active model version, or ``None`` when no version is active."""
+    with uow:
+        found = uow.models.active()
+    if found is None:
+        return None
+    info, blob = found
+    model = _loaded.get(info.version)
+    if model is None:
+        model = _loaded[info.version] = loads(blob)
+    return DelayScorer(model, info.version, read_session, refresh=refresh)

@@ -1,0 +1,171 @@
+"""Scoring open orders with the active delay model, and the ``predicted_late`` flags (D2).
+
+    active model ──▶ predictions of every open order (batch, on a schedule) ──▶ predictions table
+                 └─▶ one order again when an event arrives (``rescore_orders``)     │
+    p_late ≥ threshold ──▶ flag ``predicted_late`` raised once (outbox ``risk.flag_raised``)
+    p_late < threshold - hysteresis, or the order closed ──▶ flag cleared
+
+One row per (order, kind) and a coarse reason text (risk in 10 % bands, top reasons), so a
+re-run with small changes in probability rewrites nothing: no churn for the incident workflow
+that reads the flags. Only the ``predicted_late`` kind is read or written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from orderwatch.domain.detectors import Finding
+from orderwatch.domain.errors import NotFound
+from orderwatch.domain.risk import risk_severity
+from orderwatch.domain.risk_flags import RiskFlagKind
+from orderwatch.services.detectors import RAISED_TOPIC, plan_flags
+from orderwatch.services.ports import (
+    Clock,
+    ModelUnitOfWork,
+    ModelVersionInfo,
+    OrderPrediction,
+    OutboxMessage,
+    PredictionUnitOfWork,
+    RiskModel,
+)
+
+KIND = RiskFlagKind.predicted_late
+HYSTERESIS = 0.05  # an open flag stays until the risk falls this far below the threshold
+
+
+@dataclass
+class ScoringRun:
+    """What one scoring run did."""
+
+    at: datetime
+    model_version: str
+    scored: int = 0
+    raised: int = 0
+    updated: int = 0
+    cleared: int = 0
+
+
+def _finding(prediction: OrderPrediction, *, threshold: float) -> Finding | None:
+    severity = risk_severity(max(prediction.p_late, threshold), threshold=threshold)
+    if severity is None:  # pragma: no cover - max(..., threshold) is never below it
+        return None
+    band = min(9, int(prediction.p_late * 10)) * 10
+    because = "; ".join(prediction.reasons) if prediction.reasons else "a mix of small factors"
+    reason = f"Likely to arrive after the promise ({band}-{band + 10} % risk): {because}"
+    details = {
+        "p_late": round(prediction.p_late, 4),
+        "eta_p50_at": prediction.eta_p50_at.isoformat(),
+        "eta_p90_at": prediction.eta_p90_at.isoformat(),
+        "stage": prediction.stage,
+        "model_version": prediction.model_version,
+    }
+    return Finding(prediction.order_id, KIND, severity, reason, None, details)
+
+
+def _message(flag_id: int, order_ref: str, finding: Finding, raised_at: datetime) -> OutboxMessage:
+    return OutboxMessage(
+        topic=RAISED_TOPIC,
+        idempotency_key=f"{RAISED_TOPIC}:{flag_id}:{raised_at.isoformat()}",
+        payload={
+            "flag_id": flag_id,
+            "order_ref": order_ref,
+            "kind": KIND.value,
+            "severity": finding.severity.value,
+            "cause": None,
+            "reason": finding.reason,
+            "raised_at": raised_at.isoformat(),
+        },
+    )
+
+
+def apply_predictions(
+    uow: PredictionUnitOfWork,
+    predictions: Sequence[OrderPrediction],
+    *,
+    now: datetime,
+    threshold: float,
+    complete: bool,
+) -> tuple[int, int, int]:
+    """Store predictions and bring the ``predicted_late`` flags in line, in one transaction.
+
+    ``complete`` says the predictions cover every open order, so open flags of orders not in
+    them are cleared (the order was delivered or canceled); a partial re-score leaves them.
+    Returns (raised, updated, cleared).
+    """
+    with uow:
+        store = uow.risk_flags
+        uow.predictions.save_predictions(predictions, now=now)
+        scored = {p.order_id for p in predictions}
+        open_flags = store.open_flags([KIND])
+        if not complete:
+            open_flags = [flag for flag in open_flags if flag.order_id in scored]
+        flagged = {flag.order_id for flag in open_flags}
+        findings = [
+            finding
+            for p in predictions
+            if p.p_late >= threshold or (p.order_id in flagged and p.p_late >= threshold - HYSTERESIS)
+            if (finding := _finding(p, threshold=threshold)) is not None
+        ]
+        plan = plan_flags(findings, open_flags)
+        raised = store.raise_flags(plan.to_raise, now=now)
+        by_order = {f.order_id: f for f in plan.to_raise}
+        uow.outbox.enqueue(
+            [_message(r.id, r.order_ref, by_order[r.order_id], r.raised_at) for r in raised], now=now
+        )
+        store.update_flags(plan.to_update, now=now)
+        store.clear_flags([flag.id for flag in plan.to_clear], now=now)
+        uow.commit()
+    return len(raised), len(plan.to_update), len(plan.to_clear)
+
+
+def score_open_orders(
+    uow: PredictionUnitOfWork, model: RiskModel, clock: Clock, *, threshold: float
+) -> ScoringRun:
+    """Score every open order with ``model`` and store the results and flags (the periodic job)."""
+    now = clock.now()
+    predictions = model.score_open_orders(now=now, explain_above=threshold - HYSTERESIS)
+    run = ScoringRun(at=now, model_version=model.version, scored=len(predictions))
+    run.raised, run.updated, run.cleared = apply_predictions(
+        uow, predictions, now=now, threshold=threshold, complete=True
+    )
+    return run
+
+
+def rescore_orders(
+    uow: PredictionUnitOfWork, model: RiskModel, order_ids: Sequence[int], clock: Clock, *, threshold: float
+) -> list[OrderPrediction]:
+    """Re-score ``order_ids`` after new events and update their predictions and flags."""
+    now = clock.now()
+    predictions = model.score_orders(order_ids, now=now)
+    apply_predictions(uow, predictions, now=now, threshold=threshold, complete=False)
+    return predictions
+
+
+# ------------------------------------------------------------------ model lifecycle
+
+
+def register_model(
+    uow: ModelUnitOfWork, info: ModelVersionInfo, blob: bytes, *, activate: bool, now: datetime
+) -> None:
+    """Store a trained version (and make it the active one when ``activate``), in one transaction."""
+    with uow:
+        uow.models.add(info, blob)
+        if activate:
+            uow.models.activate(info.version, now=now)
+        uow.commit()
+
+
+def activate_model(uow: ModelUnitOfWork, version: str, clock: Clock) -> None:
+    """Make ``version`` the only active model; ``NotFound`` when it was never stored."""
+    with uow:
+        if not uow.models.activate(version, now=clock.now()):
+            raise NotFound("model version", version)
+        uow.commit()
+
+
+def list_models(uow: ModelUnitOfWork) -> list[ModelVersionInfo]:
+    """Every stored version, newest first."""
+    with uow:
+        return uow.models.versions()
