@@ -1,6 +1,7 @@
 """Customer-communication benchmark (issue 6): e-mails/s, and the outbox's due-age under load.
 
     fresh database ─▶ a local SMTP server (aiosmtpd, this process) ─▶ ONE `orderwatch worker` process
+        ├─ (0) the server's own ceiling: bare smtplib clients in 4 processes, no database
         ├─ (a) throughput: N pending e-mails stored at once; seconds until the server has them all
         └─ (b) latency: outbox events (order approved → confirmation e-mail) written at R/s for
                S seconds while the worker runs; per event, its due-age = time from the event being
@@ -124,6 +125,56 @@ def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
     }
 
 
+def _blast(port: int, count: int, tag: int) -> None:
+    import smtplib
+
+    from orderwatch.adapters.mail.smtp import mime_bytes
+    from orderwatch.services.ports import OutgoingMessage
+
+    client = smtplib.SMTP("127.0.0.1", port)
+    for index in range(count):
+        message = OutgoingMessage(
+            index,
+            f"ceiling:{tag}:{index}",
+            "shipped",
+            "email",
+            "c@example.com",
+            "Seu pedido",
+            "Seu pedido saiu do nosso depósito. " * 4,
+            "<p>Seu pedido</p>",
+            1,
+        )
+        client.sendmail(
+            "bench@orderwatch.local", ["c@example.com"], mime_bytes(message, sender="b@o.l", domain="o.l")
+        )
+    client.quit()
+
+
+def server_ceiling(*, clients: int = 4, per_client: int = 400) -> dict[str, Any]:
+    """What the local SMTP server accepts from bare smtplib clients in other processes, no database.
+
+    The most any sender could reach against this server on this machine at this moment.
+    """
+    import multiprocessing
+
+    with LocalMailbox() as mailbox:
+        started = time.perf_counter()
+        processes = [
+            multiprocessing.Process(target=_blast, args=(mailbox.port, per_client, tag))
+            for tag in range(clients)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        elapsed = time.perf_counter() - started
+    return {
+        "client_processes": clients,
+        "emails": clients * per_client,
+        "emails_per_second": round(clients * per_client / elapsed, 1),
+    }
+
+
 def _orders(app: App, count: int) -> dict[str, int]:
     purchased = datetime.now(UTC) - timedelta(days=1)
     orders = [
@@ -211,6 +262,7 @@ def latency(url: str, *, rate: int, seconds: int, threads: int) -> dict[str, Any
 def run(
     url: str, *, emails: int = 5_000, rate: int = 200, seconds: int = 20, threads: int = 8
 ) -> dict[str, Any]:
+    ceiling = server_ceiling()
     with fresh_database(url, "mail") as database:
         sending = throughput(database, emails=emails, threads=threads)
     with fresh_database(url, "lat") as database:
@@ -219,6 +271,7 @@ def run(
         "benchmark": "notifications",
         "backend": url.split(":", 1)[0],
         "cpu_count": os.cpu_count(),
+        "smtp_server_ceiling": ceiling,
         "throughput": sending,
         "due_age_under_load": load,
         "targets": {"emails_per_second": 500, "max_due_age_s": 5},

@@ -76,3 +76,28 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def serve(port: int = 8025) -> None:
+    """Run the mailbox on ``port`` until Ctrl-C, printing a line per message received."""
+    import time
+
+    with LocalMailbox(port=port) as box:
+        print(f"demo mailbox listening on {box.host}:{box.port}; Ctrl-C stops it")
+        seen = 0
+        try:
+            while True:
+                deliveries, _ = box.handler.snapshot()
+                for received in deliveries[seen:]:
+                    message = received.parsed()
+                    print(f"{message['Date']}  {message['To']}  {message['Subject']}")
+                seen = len(deliveries)
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return
+
+
+if __name__ == "__main__":  # python -m orderwatch.adapters.mail.local_mailbox [port]
+    import sys
+
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8025)
