@@ -7,6 +7,8 @@ orderwatch risk list [--kind K]   the open flags, highest severity × order valu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from orderwatch.adapters.clock import SimulatedClock
 from orderwatch.adapters.db.risk_queries import FlagFilter, count_open_by, list_risk_queue
+from orderwatch.bootstrap import App
 from orderwatch.domain.errors import ValidationFailed
 from orderwatch.entrypoints.cli.common import console, fail, make_app, print_json
 from orderwatch.entrypoints.detector_wiring import detector_job
@@ -43,6 +46,15 @@ def scan_json(run: DetectorRun, open_counts: dict[str, dict[str, int]], seconds:
     }
 
 
+@contextmanager
+def _application(database_url: str | None) -> Iterator[App]:
+    application = make_app(database_url)
+    try:
+        yield application
+    finally:
+        application.engine.dispose()
+
+
 def _moment(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -63,14 +75,14 @@ def scan(
     as_json: AsJson = False,
 ) -> None:
     """Run the detectors over all open orders now (one transaction)."""
-    application = make_app(database_url)
     moment = _moment(at)
-    clock = SimulatedClock(moment) if moment else application.clock
-    started = time.perf_counter()
-    run = detector_job(application)(clock)
-    seconds = time.perf_counter() - started
-    with application.read_session() as session:
-        result = scan_json(run, count_open_by(session), seconds)
+    with _application(database_url) as application:
+        clock = SimulatedClock(moment) if moment else application.clock
+        started = time.perf_counter()
+        run = detector_job(application)(clock)
+        seconds = time.perf_counter() - started
+        with application.read_session() as session:
+            result = scan_json(run, count_open_by(session), seconds)
     if as_json:
         print_json(result)
         return
@@ -97,10 +109,9 @@ def list_flags(
     as_json: AsJson = False,
 ) -> None:
     """The open flags, highest severity × order value first."""
-    application = make_app(database_url)
     flt = FlagFilter(kind=kind, severity=severity, carrier=carrier)
     try:
-        with application.read_session() as session:
+        with _application(database_url) as application, application.read_session() as session:
             page = list_risk_queue(session, flt, limit=limit)
     except ValidationFailed as error:
         fail(str(error))
