@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_predictions_order_id_orders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_predictions')),
     sa.UniqueConstraint('order_id', 'stage', name=op.f('uq_predictions_order_id_stage'))
+    )
 
 
 def downgrade() -> None:
