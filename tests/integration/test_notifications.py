@@ -213,3 +213,42 @@ def test_a_batch_counts_its_own_messages_against_the_rate_limit(app: App, clock:
         *[("order_confirmed", "pending", None)] * 6,
         *[("order_confirmed", "suppressed", "rate_limited")] * 2,
     ]
+
+
+def test_detector_and_incident_events_name_orders_by_reference(app: App, clock: SimulatedClock) -> None:
+    order = make_order(purchased_at=clock.now() - timedelta(days=9), language="en")
+    ingest_orders(app.uow(), [order], clock=clock)
+    events = [
+        (
+            "risk.flag_raised",
+            {"flag_id": 1, "order_ref": order.ref, "kind": "promise_passed", "cause": "customs"},
+            "f1",
+        ),
+        ("incident.reported", {"incident": "INC-7", "order_ref": order.ref, "cause": "lost_parcel"}, "t1"),
+        ("incident.assign", {"incident": "INC-7", "order_ref": order.ref}, "t2"),
+    ]
+
+    with app.uow() as uow:
+        plan_for_events(
+            uow,
+            events,
+            renderer=TemplateRenderer(),
+            policy=NotificationPolicy(),
+            tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+            now=clock.now(),
+        )
+        uow.commit()
+
+    rows = _messages(app)
+    assert [(r.event, r.channel, r.status) for r in rows] == [
+        ("delay_confirmed", "email", "pending"),
+        ("delay_confirmed", "sms", "suppressed"),
+        ("incident_opened", "email", "pending"),
+        ("incident_opened", "sms", "suppressed"),
+    ]
+    assert rows[0].subject == f"Your order {order.ref} is late"
+    assert "because of customs checks" in rows[0].body_text
+    assert "(the parcel was lost by the carrier)" in rows[2].body_text
+    with app.read_session() as session:
+        order_id = session.scalar(select(OrderRow.id).where(OrderRow.ref == order.ref))
+    assert {r.order_id for r in rows} == {order_id}

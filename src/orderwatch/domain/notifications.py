@@ -79,12 +79,13 @@ _SHIPMENT_EVENTS = {
     "delivered": NotificationEvent.delivered,
 }
 _ORDER_EVENTS = {"approved": NotificationEvent.order_confirmed}
+# incident.<kind> topics (``domain/incidents.py`` actions) that the customer hears about.
 _INCIDENT_EVENTS = {
     "reported": NotificationEvent.incident_opened,
-    "opened": NotificationEvent.incident_opened,
+    "start_resolution": NotificationEvent.incident_updated,  # the remedy is agreed and under way
+    "resolve": NotificationEvent.incident_resolved,
     "resolved": NotificationEvent.incident_resolved,
     "remedy_offered": NotificationEvent.remedy_offered,
-    "customer_updated": NotificationEvent.incident_updated,
 }
 # Risk flags that mean "the promise is already broken" rather than "it may be".
 _CONFIRMED_DELAY_KINDS = frozenset({"promise_passed"})
@@ -154,7 +155,7 @@ def triggers_for(
             return []
         triggers = [one(event)]
         if event is NotificationEvent.incident_resolved:
-            incident = payload.get("incident_ref", key)
+            incident = payload.get("incident") or payload.get("incident_ref") or key
             triggers.append(one(NotificationEvent.feedback_request, entry=f"feedback:incident:{incident}"))
         return triggers
     return []

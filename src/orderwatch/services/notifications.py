@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,6 +114,7 @@ def plan_for_events(
     ]
     if not triggers:
         return 0
+    triggers = _with_order_ids(uow, triggers)
     store = uow.notifications
     records = store.find_recipients({t.order_id for t in triggers if t.order_id is not None})
     customers = {r.customer_id for r in records.values() if r.customer_id is not None}
@@ -128,6 +129,18 @@ def plan_for_events(
     return store.add_messages(messages, now=now)
 
 
+def _with_order_ids(uow: NotificationUnitOfWork, triggers: list[Trigger]) -> list[Trigger]:
+    """Detectors and incidents name orders by reference: look their ids up (one query)."""
+    refs = {t.order_ref for t in triggers if t.order_id is None and t.order_ref}
+    if not refs:
+        return triggers
+    ids = uow.ingest.find_order_ids(refs)
+    return [
+        replace(t, order_id=ids.get(t.order_ref)) if t.order_id is None and t.order_ref else t
+        for t in triggers
+    ]
+
+
 def _context(trigger: Trigger, record: RecipientRecord | None, tracking_link: TrackingLink) -> dict[str, Any]:
     facts = trigger.facts
     expected = expected_at(facts)
@@ -138,7 +151,7 @@ def _context(trigger: Trigger, record: RecipientRecord | None, tracking_link: Tr
         "expected_at": expected.isoformat() if expected else None,
         "cause": facts.get("cause"),
         "remedy": facts.get("remedy"),
-        "incident_ref": facts.get("incident_ref"),
+        "incident_ref": facts.get("incident") or facts.get("incident_ref"),
     }
 
 
