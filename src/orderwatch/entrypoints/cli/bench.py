@@ -94,3 +94,23 @@ def detectors_command(
         print_json(result)
         return
     console.print_json(data=result)
+
+
+@app.command("models")
+def models_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="A database holding the history (default: the settings')"),
+    ] = None,
+    rescores: Annotated[int, typer.Option("--rescores", help="Single-order re-scores timed")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """The delay model: training time, batch orders/s and single re-score ms (issue 4).
+
+    Import the history first (``orderwatch import olist``); the database is only read.
+    """
+    result = _load("bench_models").run(database_url, rescores=rescores)
+    if as_json:
+        print_json(result)
+        return
+    console.print_json(data=result)

@@ -1,0 +1,97 @@
+"""Benchmark: the delay model on a database holding the shop's history, one JSON object (D2).
+
+Measures, on the database given (import the Olist data into it first: ``orderwatch import olist``):
+
+* ``train_seconds``: training both stages on every delivery known at the end of the history
+  (the issue's target: at most 2 minutes on the full Olist data), and the load from the database;
+* ``batch_orders_per_second``: scoring every order of the database as if it were open, as of the
+  end of the history (features, P(late), P50/P90, reasons for those above the risk threshold);
+  the one-off load of the history per batch is reported beside it;
+* ``rescore_median_ms``: re-scoring one order after a new event (its row read again from the
+  database, the history kept from the last batch), median over ``--rescores`` orders.
+
+Run: ``python benchmarks/bench_models.py [--database-url URL]`` or ``orderwatch bench models --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from orderwatch.adapters.ml.dataset import from_days, load_orders
+from orderwatch.adapters.ml.model import train
+from orderwatch.adapters.ml.scorer import DelayScorer, dumps
+from orderwatch.bootstrap import build_app
+from orderwatch.settings import Settings
+
+
+def run(database_url: str | None = None, *, rescores: int = 200, fast: bool = False) -> dict[str, Any]:
+    """Train, batch-score and re-score on ``database_url`` (the settings' database when omitted)."""
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    app = build_app(settings)
+    started = time.perf_counter()
+    with app.read_session() as session:
+        frame = load_orders(session)
+    load_seconds = time.perf_counter() - started
+    if len(frame) < 1_000:
+        raise SystemExit(f"{settings.resolved_database_url}: {len(frame)} orders; import a history first")
+    end = float(np.nanmax(frame["purchased"].to_numpy())) + 1.0
+    model = train(frame, until=end, promise_quantile=settings.promise_quantile, fast=fast)
+    scorer = DelayScorer(model, "bench", app.read_session)
+    now = from_days(end)
+
+    started = time.perf_counter()
+    context = scorer.context(now, fresh=True)
+    context_seconds = time.perf_counter() - started
+    batches = []
+    for _ in range(3):
+        started = time.perf_counter()
+        predictions = scorer.score_frame(context.frame, now, context.history, settings.risk_threshold)
+        batches.append(time.perf_counter() - started)
+    batch = min(batches)
+
+    rng = np.random.default_rng(0)
+    ids = rng.choice(context.frame["id"].to_numpy(), size=min(rescores, len(context.frame)), replace=False)
+    single = []
+    for order_id in ids.tolist():
+        started = time.perf_counter()
+        scorer.score_orders([int(order_id)], now=now)
+        single.append((time.perf_counter() - started) * 1000)
+    app.engine.dispose()
+    return {
+        "database": app.engine.url.render_as_string(hide_password=True),
+        "orders": len(frame),
+        "n_train": model.n_train,
+        "train_seconds": round(model.train_seconds, 1),
+        "history_load_seconds": round(load_seconds, 2),
+        "model_bytes": len(dumps(model)),
+        "batch_orders": len(predictions),
+        "batch_seconds": round(batch, 3),
+        "batch_orders_per_second": round(len(predictions) / batch),
+        "batch_context_seconds": round(context_seconds, 2),
+        "batch_orders_per_second_with_context": round(len(predictions) / (batch + context_seconds)),
+        "flag_candidates": sum(p.p_late >= settings.risk_threshold for p in predictions),
+        "rescore_median_ms": round(statistics.median(single), 2),
+        "rescore_p90_ms": round(float(np.quantile(single, 0.9)), 2),
+        "rescores": len(single),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rescores", type=int, default=200)
+    parser.add_argument("--fast", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(run(args.database_url, rescores=args.rescores, fast=args.fast)))
+
+
+if __name__ == "__main__":
+    main()
