@@ -1,7 +1,7 @@
 """The detectors on replayed Olist history (D2): shipped-never-delivered orders end up flagged.
 
-Two months of real purchases (January–February 2017) are replayed through the live ingestion
-path with the periodic jobs, up to 1 May 2017, on SQLite and PostgreSQL. Olist reports only
+A month of real purchases (January 2017) is replayed through the live ingestion path with the
+periodic jobs, up to 1 April 2017, on SQLite and PostgreSQL. Olist reports only
 hand-off and delivery, so "stalled" rests on the learned hand-off → delivery time of each lane.
 """
 
@@ -25,8 +25,8 @@ from tests.conftest import OLIST_DIR, missing
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 PURCHASED_FROM = datetime(2017, 1, 1, tzinfo=ZONE).astimezone(UTC)
-PURCHASED_UNTIL = datetime(2017, 3, 1, tzinfo=ZONE).astimezone(UTC)
-STOP = datetime(2017, 5, 1, tzinfo=ZONE).astimezone(UTC)
+PURCHASED_UNTIL = datetime(2017, 2, 1, tzinfo=ZONE).astimezone(UTC)
+STOP = datetime(2017, 4, 1, tzinfo=ZONE).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_shipped_but_never_delivered_orders_are_flagged_stalled_and_late(
     replayed.engine.dispose()
     stalled = {ref: (severity, details) for ref, kind, severity, details in rows if kind == "stalled"}
     late = {ref for ref, kind, _, _ in rows if kind == "promise_passed"}
-    assert len(never_delivered) >= 30  # 37 in the data: guards against an empty window
-    assert report.jobs_run["detectors"] > 100  # at most hourly, once per replay window with commands
+    assert len(never_delivered) >= 10  # 16 in the data: guards against an empty window
+    assert report.jobs_run["detectors"] > 60  # at most hourly, once per replay window with commands
     assert never_delivered <= set(stalled)
     assert {ref for ref in never_delivered if promises[ref] < clock.now()} <= late
     # Silent for two months and more: past AfterShip's 30-day "expired", learned per lane.
