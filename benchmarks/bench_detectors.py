@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,20 @@ def _run_json(run: DetectorRun, seconds: float) -> dict[str, Any]:
     }
 
 
-def run(olist_dir: Path = DEFAULT_OLIST, database_url: str | None = None) -> dict[str, Any]:
-    """Import Olist into a fresh database, run the detectors three times, return the figures."""
+@dataclass
+class ImportedOlist:
+    """A fresh database holding the whole Olist history, and the moment that history ends."""
+
+    app: App
+    orders: int
+    import_seconds: float
+    end: datetime
+    is_postgresql: bool
+
+
+@contextmanager
+def imported_olist(olist_dir: Path, database_url: str | None) -> Iterator[ImportedOlist]:
+    """Import Olist into a throw-away database (SQLite file, or one on ``database_url``'s server)."""
     with tempfile.TemporaryDirectory() as folder, _database(database_url, Path(folder)) as url:
         settings = Settings(data_dir=Path(folder), database_url=url, environment="test")
         app = build_app(settings)
@@ -91,7 +104,17 @@ def run(olist_dir: Path = DEFAULT_OLIST, database_url: str | None = None) -> dic
                 session.scalar(select(func.max(TrackingEventRow.occurred_at))) or datetime.now(UTC),
                 session.scalar(select(func.max(OrderRow.purchased_at))) or datetime.now(UTC),
             )
-        clock = SimulatedClock(end + timedelta(hours=1))
+        try:
+            yield ImportedOlist(app, orders, import_seconds, end, is_postgresql=url is not None)
+        finally:
+            app.engine.dispose()
+
+
+def run(olist_dir: Path = DEFAULT_OLIST, database_url: str | None = None) -> dict[str, Any]:
+    """Import Olist into a fresh database, run the detectors three times, return the figures."""
+    with imported_olist(olist_dir, database_url) as olist:
+        app, settings = olist.app, olist.app.settings
+        clock = SimulatedClock(olist.end + timedelta(hours=1))
         thresholds = detector_thresholds(settings)
         started = time.perf_counter()
         with app.uow() as uow:
@@ -106,11 +129,10 @@ def run(olist_dir: Path = DEFAULT_OLIST, database_url: str | None = None) -> dic
             messages = session.scalar(
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.topic == RAISED_TOPIC)
             )
-        app.engine.dispose()
         return {
-            "backend": "postgresql" if url else "sqlite",
-            "orders_in_database": orders,
-            "import_seconds": round(import_seconds, 1),
+            "backend": "postgresql" if olist.is_postgresql else "sqlite",
+            "orders_in_database": olist.orders,
+            "import_seconds": round(olist.import_seconds, 1),
             "lane_learning": {
                 "seconds": round(learn_seconds, 3),
                 "lanes": len(gaps.lanes),
