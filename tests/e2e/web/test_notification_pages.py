@@ -75,3 +75,17 @@ def test_preview_renders_each_language(app: App, client_for: Callable[[App], Tes
     assert "Seu pedido BR-1042 está atrasado" in pt.text
     assert "关于订单 BR-1042 的补偿方案" in zh.text
     assert "消息预览" in zh.text  # the staff page itself in the staff member's language
+
+
+def test_order_page_links_to_its_messages(app: App, client_for: Callable[[App], TestClient]) -> None:
+    from tests.e2e.web.conftest import seed_order
+
+    seed_order(app, ref="msg-1", days_ago=3, promised_days=10)
+    add_user(app, "cs2", "cs_agent", language="en")
+    client = client_for(app)
+    sign_in(client, "cs2")
+
+    page = client.get("/orders/msg-1")
+
+    assert page.status_code == 200
+    assert 'href="/notifications?order=msg-1"' in page.text
