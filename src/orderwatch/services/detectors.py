@@ -164,7 +164,8 @@ class DetectorJob:
     (``relearn_every``) it relearns the lanes' usual gaps, fetching only the parcels delivered
     since the last time and forgetting those older than ``lane_lookback``: a full relearn scans
     every scan of half a year of deliveries (about a second for Olist), which a replay cannot
-    afford each simulated day.
+    afford each simulated day. A delivery recorded late with an earlier date is only picked up
+    by a full relearn: replay records everything on time, and the worker starts each run afresh.
     """
 
     uow_factory: Callable[[], RiskFlagUnitOfWork]

@@ -34,7 +34,9 @@ def test_queue_ranks_by_severity_times_value_and_links_to_orders(
 
     assert page.status_code == 200
     html = page.text
-    assert "4 open flags" in html  # promise_passed + stalled on each late order
+    assert "2 orders at risk" in html  # each with promise_passed and stalled, one row per order
+    assert html.count("<li><strong>Promise passed</strong>") == 2
+    assert html.count("<li><strong>Stalled parcel</strong>") == 2
     assert html.index('href="/orders/long-late"') < html.index('href="/orders/just-late"')
     assert "on-time" not in html
     assert "Promised for Feb 4, 2018, not delivered yet (over 7 days late)" in html
@@ -48,7 +50,8 @@ def test_queue_filters_by_kind_and_keeps_the_filter(
 
     html = client.get("/risk", params={"kind": "stalled"}).text
 
-    assert "2 open flags" in html
+    assert "2 orders at risk" in html
+    assert "Promise passed" not in html.split("<tbody>")[1]  # only the stalled reasons are listed
     assert "Handed to the carrier on" not in html  # both had an in-transit scan after hand-off
     assert "Last carrier scan on" in html
     assert '<option value="stalled" selected>' in html

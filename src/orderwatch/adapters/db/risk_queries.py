@@ -12,7 +12,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -154,6 +154,62 @@ def list_risk_queue(
     items = [_view(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].rank, items[-1].id) if len(rows) > limit else None
     return FlagPage(items, next_cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAtRisk:
+    """An order in the risk queue with its matching flags, the most severe first."""
+
+    order_ref: str
+    rank: int  # of its most severe flag
+    flags: list[FlagView]
+
+    @property
+    def top(self) -> FlagView:
+        return self.flags[0]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRiskPage:
+    items: list[OrderAtRisk]
+    next_cursor: str | None
+
+
+def list_orders_at_risk(
+    session: Session, flt: FlagFilter, *, limit: int = 50, cursor: str | None = None
+) -> OrderRiskPage:
+    """Orders with matching flags, ranked by their most severe flag's weight × order value.
+
+    One row per order, so an order with three flags is one line with three reasons; keyset
+    paging on (rank, order id) like the flat list.
+    """
+    rank = func.max(_rank())
+    grouped: Select[Any] = cast(
+        Any, select(OrderRow.id, OrderRow.ref, rank).select_from(RiskFlagRow).join(OrderRow)
+    )
+    query = _filtered(grouped, flt).group_by(OrderRow.id, OrderRow.ref)
+    if cursor:
+        after_rank, after_id = decode_cursor(cursor)
+        query = query.having(or_(rank < after_rank, and_(rank == after_rank, OrderRow.id < after_id)))
+    rows = session.execute(query.order_by(rank.desc(), OrderRow.id.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    flags: dict[str, list[FlagView]] = {ref: [] for _, ref, _ in page}
+    if page:
+        details = _filtered(_base(_rank()), flt).where(OrderRow.id.in_([order_id for order_id, _, _ in page]))
+        for row in session.execute(details.order_by(_rank().desc(), RiskFlagRow.id)):
+            view = _view(row)
+            flags[view.order_ref].append(view)
+    items = [OrderAtRisk(ref, int(order_rank or 0), flags[ref]) for _, ref, order_rank in page]
+    last_id, _, last_rank = page[-1] if page else (0, "", 0)
+    next_cursor = encode_cursor(int(last_rank or 0), last_id) if len(rows) > limit else None
+    return OrderRiskPage(items, next_cursor)
+
+
+def count_orders_at_risk(session: Session, flt: FlagFilter) -> int:
+    query = _filtered(
+        select(func.count(func.distinct(RiskFlagRow.order_id))).select_from(RiskFlagRow).join(OrderRow), flt
+    )
+    return int(session.scalar(query) or 0)
 
 
 def count_flags(session: Session, flt: FlagFilter) -> int:

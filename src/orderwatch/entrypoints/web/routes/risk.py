@@ -1,4 +1,4 @@
-"""The risk queue page ``/risk`` (D2): open flags, highest severity × order value first.
+"""The risk queue page ``/risk`` (D2): orders with open flags, highest severity × order value first.
 
 Staff see why each order needs attention in their own language: the stored reason is English,
 and the page rebuilds it from the flag's ``reason_code`` and dates (``templates/risk/_flag.html``),
@@ -16,7 +16,12 @@ from urllib.parse import urlencode
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderwatch.adapters.db.risk_queries import FlagFilter, FlagView, count_flags, list_risk_queue
+from orderwatch.adapters.db.risk_queries import (
+    FlagFilter,
+    FlagView,
+    count_orders_at_risk,
+    list_orders_at_risk,
+)
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.domain.errors import ValidationFailed
 from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
@@ -111,7 +116,7 @@ def risk_queue(
     context: dict[str, object] = {
         "form": form,
         "cursor": cursor,
-        "cards": None,
+        "orders": None,
         "count": None,
         "error": None,
         "kinds": list(RiskFlagKind),
@@ -120,8 +125,9 @@ def risk_queue(
     status = 200
     try:
         flt = form.to_filter()
-        page = list_risk_queue(session, flt, limit=PAGE_SIZE, cursor=cursor)
-        context.update(cards=[flag_card(f) for f in page.items], count=count_flags(session, flt))
+        page = list_orders_at_risk(session, flt, limit=PAGE_SIZE, cursor=cursor)
+        orders = [(item, [flag_card(f) for f in item.flags]) for item in page.items]
+        context.update(orders=orders, count=count_orders_at_risk(session, flt))
         if page.next_cursor:
             context["next_url"] = "/risk?" + form.query(cursor=page.next_cursor)
     except ValidationFailed as error:
