@@ -28,8 +28,8 @@ from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.incident_tasks import TaskKind
-from orderwatch.domain.kpis import compute
 from orderwatch.domain.incidents import Action, IllegalTransition, IncidentSeverity, IncidentStatus
+from orderwatch.domain.kpis import compute
 from orderwatch.services.incident_jobs import detect_volume, open_from_flags, run_sla_timers
 from orderwatch.services.incidents import (
     IncidentConfig,
@@ -313,3 +313,16 @@ def test_tasks_have_owners_deadlines_and_timeline_rows(app: App, clock: Simulate
     assert (task.team, task.owner, task.status) == ("logistics_emergency", "logistics", "done")
     assert [r.kind for r in _rows(app, IncidentTimelineRow)] == ["reported", "task_assigned", "task_done"]
     assert [r.status for r in _rows(app, IncidentRow)] == [IncidentStatus.reported.value]
+
+
+def test_a_backlog_opened_in_one_run_is_not_a_volume_spike(app: App, clock: SimulatedClock) -> None:
+    refs = _orders(app, 5, promised_days=10)  # promised 10 days ago: the problems are old
+    for order_ref in refs:
+        _flag(app, order_ref, "promise_passed", days_ago=10)
+
+    opened = open_from_flags(app.uow, clock, config=CONFIG)
+    volume = detect_volume(app.uow, clock, config=CONFIG)
+
+    assert opened == {"opened": 5}
+    assert volume == {}
+    assert {r.detected_at for r in _rows(app, IncidentRow)} == {clock.now() - timedelta(days=8)}

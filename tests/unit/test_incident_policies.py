@@ -146,3 +146,22 @@ def test_volume_trigger_falls_back_to_the_region_for_mixed_lanes() -> None:
 
 def test_below_threshold_no_spike() -> None:
     assert volume_spikes([_case(n, n) for n in range(4)], now=NOW, policy=VolumePolicy(threshold=5)) == []
+
+
+def test_detected_at_is_when_the_policy_fired_not_when_the_job_ran() -> None:
+    promised = NOW - timedelta(days=10)
+
+    late = decide(
+        flag(RiskFlagKind.promise_passed, raised=promised), promised_at=promised, now=NOW, policy=POLICY
+    )
+    lost = decide(
+        flag(RiskFlagKind.carrier_exception, cause=Cause.lost_parcel, raised=NOW - timedelta(hours=3)),
+        promised_at=None,
+        now=NOW,
+        policy=POLICY,
+    )
+
+    assert late is not None
+    assert late.detected_at == promised + timedelta(days=2)
+    assert lost is not None
+    assert lost.detected_at == NOW - timedelta(hours=3)

@@ -51,6 +51,9 @@ class OpenDecision:
     cause: Cause
     severity: IncidentSeverity
     summary: str
+    # When the problem became an incident by this policy; the volume trigger counts cases by it,
+    # so a backlog opened in one catch-up run is not mistaken for a spike.
+    detected_at: datetime
 
 
 def decide(
@@ -66,6 +69,7 @@ def decide(
             flag.cause or Cause.logistics_delay,
             _severity(flag, IncidentSeverity.medium),
             f"stalled: {flag.reason}",
+            flag.raised_at,
         )
     if flag.kind is RiskFlagKind.carrier_exception and flag.cause in EXCEPTION_CAUSES:
         floor = (
@@ -73,7 +77,9 @@ def decide(
             if flag.cause in {Cause.lost_parcel, Cause.damaged_parcel}
             else (IncidentSeverity.medium)
         )
-        return OpenDecision(flag.cause, _severity(flag, floor), f"carrier exception: {flag.reason}")
+        return OpenDecision(
+            flag.cause, _severity(flag, floor), f"carrier exception: {flag.reason}", flag.raised_at
+        )
     return None
 
 
@@ -87,7 +93,8 @@ def _promise_passed(
     severe = late >= timedelta(days=policy.severe_after_days)
     floor = IncidentSeverity.high if severe else IncidentSeverity.medium
     summary = f"promise passed {late.days} days ago: {flag.reason}"
-    return OpenDecision(flag.cause or Cause.logistics_delay, _severity(flag, floor), summary)
+    detected = max(flag.raised_at, since + timedelta(days=policy.promise_grace_days))
+    return OpenDecision(flag.cause or Cause.logistics_delay, _severity(flag, floor), summary, detected)
 
 
 def _severity(flag: RiskFlag, floor: IncidentSeverity) -> IncidentSeverity:

@@ -182,6 +182,7 @@ class Incident:
     id: int | None = None
     parent_ref: str | None = None  # the major incident grouping this one (volume trigger)
     scope: str | None = None  # a major incident's carrier lane or region
+    detected_at: datetime | None = None  # when the problem arose (auto-open); else reported_at
     assessed_at: datetime | None = None
     assigned_at: datetime | None = None
     first_contact_at: datetime | None = None

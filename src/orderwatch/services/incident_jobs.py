@@ -66,6 +66,7 @@ def _open_one(
         source=IncidentSource.risk_flag,
         summary=decision.summary,
     )
+    incident.detected_at = decision.detected_at
     open_incident(
         uow, incident, events, order_id=order.order_id, risk_flag_id=candidate.flag_id, config=config, now=now
     )

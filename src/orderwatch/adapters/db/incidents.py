@@ -79,6 +79,7 @@ def to_incident(row: IncidentRow, *, parent_ref: str | None = None) -> Incident:
         cause=Cause(row.cause),
         reported_at=row.reported_at,
         reported_by=row.reported_by,
+        detected_at=row.detected_at,
         source=IncidentSource(row.source),
         status=IncidentStatus(row.status),
         summary=row.summary,
@@ -276,6 +277,7 @@ class SqlIncidentStore:
             order_value_cents=f.order_value_cents,
             reported_at=incident.reported_at,
             reported_by=incident.reported_by,
+            detected_at=incident.detected_at or incident.reported_at,
             sla_state="running",
             updated_at=now,
             **_state_columns(incident),
@@ -370,17 +372,17 @@ class SqlIncidentStore:
     def recent_cases(self, *, since: datetime) -> list[RecentCase]:
         query = select(
             IncidentRow.ref,
-            IncidentRow.reported_at,
+            IncidentRow.detected_at,
             IncidentRow.carrier_code,
             IncidentRow.lane,
             IncidentRow.region,
         ).where(
-            IncidentRow.reported_at > since,
+            IncidentRow.detected_at > since,
             IncidentRow.parent_id.is_(None),
             IncidentRow.open_order_id.is_not(None),
         )
         return [
-            RecentCase(r.ref, r.reported_at, r.carrier_code, r.lane, r.region)
+            RecentCase(r.ref, r.detected_at, r.carrier_code, r.lane, r.region)
             for r in self.session.execute(query)
         ]
 

@@ -453,6 +453,8 @@ class IncidentRow(Base):
     order_value_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     reported_at: Mapped[datetime] = mapped_column(Ts)
     reported_by: Mapped[str] = mapped_column(String(64))
+    # When the problem arose (the policy fired), which the volume trigger counts by.
+    detected_at: Mapped[datetime] = mapped_column(Ts, index=True)
     assessed_at: Mapped[datetime | None] = mapped_column(Ts)
     assigned_at: Mapped[datetime | None] = mapped_column(Ts)
     first_contact_at: Mapped[datetime | None] = mapped_column(Ts)

@@ -114,3 +114,22 @@ def models_command(
         print_json(result)
         return
     console.print_json(data=result)
+
+
+@app.command("incidents")
+def incidents_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="PostgreSQL server (a fresh DB is made); default SQLite"),
+    ] = None,
+    olist_dir: Annotated[
+        Path | None, typer.Option("--olist", help="Olist folder (default ORDERWATCH_OLIST_DIR)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Auto-opening and the SLA timer job over the 99,441 Olist orders (issue 5)."""
+    result = _load("bench_incidents").run(olist_dir or Settings().olist_dir, database_url)
+    if as_json:
+        print_json(result)
+        return
+    console.print_json(data=result)

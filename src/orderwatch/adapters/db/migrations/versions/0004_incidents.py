@@ -73,6 +73,7 @@ def upgrade() -> None:
     sa.Column('order_value_cents', sa.BigInteger(), nullable=False),
     sa.Column('reported_at', orderwatch.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('reported_by', sa.String(length=64), nullable=False),
+    sa.Column('detected_at', orderwatch.adapters.db.tables.UtcDateTime(timezone=True), nullable=False),
     sa.Column('assessed_at', orderwatch.adapters.db.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('assigned_at', orderwatch.adapters.db.tables.UtcDateTime(timezone=True), nullable=True),
     sa.Column('first_contact_at', orderwatch.adapters.db.tables.UtcDateTime(timezone=True), nullable=True),
@@ -100,6 +101,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_incidents_board', 'incidents', ['status', 'reported_at'], unique=False)
     op.create_index(op.f('ix_incidents_cause'), 'incidents', ['cause'], unique=False)
+    op.create_index(op.f('ix_incidents_detected_at'), 'incidents', ['detected_at'], unique=False)
     op.create_index(op.f('ix_incidents_order_id'), 'incidents', ['order_id'], unique=False)
     op.create_index(op.f('ix_incidents_parent_id'), 'incidents', ['parent_id'], unique=False)
     op.create_index('ix_incidents_sla_due', 'incidents', ['next_sla_check_at'], unique=False)
@@ -168,6 +170,7 @@ def downgrade() -> None:
     op.drop_index('ix_incidents_sla_due', table_name='incidents')
     op.drop_index(op.f('ix_incidents_parent_id'), table_name='incidents')
     op.drop_index(op.f('ix_incidents_order_id'), table_name='incidents')
+    op.drop_index(op.f('ix_incidents_detected_at'), table_name='incidents')
     op.drop_index(op.f('ix_incidents_cause'), table_name='incidents')
     op.drop_index('ix_incidents_board', table_name='incidents')
     op.drop_table('incidents')
