@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.dialect import insert_for, matching
+from orderwatch.adapters.db.bulk import insert_many
+from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import (
     CustomerRow,
@@ -117,13 +118,16 @@ class SqlNotificationStore:
             for m in messages
         ]
         table = table_of(Message)
-        result = self.session.execute(
-            insert_for(self.session, table)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.id),
+        # One JSON recordset on PostgreSQL (``bulk.insert_many``), not a long VALUES list.
+        inserted = insert_many(
+            self.session,
+            table,
             rows,
+            finish=lambda statement: statement.on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            ).returning(table.c.id),
         )
-        return len(result.all())
+        return len(inserted)
 
     def active_endpoints(self) -> list[EndpointRecord]:
         rows = self.session.scalars(
