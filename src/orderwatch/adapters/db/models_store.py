@@ -8,13 +8,14 @@ per batch, so scoring all open orders every hour does not grow the table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.dialect import chunks, insert_for
-from orderwatch.adapters.db.tables import ModelVersionRow, PredictionRow, table_of
+from orderwatch.adapters.db.tables import ModelVersionRow, OrderRow, PredictionRow, table_of
 from orderwatch.services.ports import ModelVersionInfo, OrderPrediction
 
 PREDICTIONS = table_of(PredictionRow)
@@ -121,11 +122,31 @@ class SqlPredictionStore:
         return len(rows)
 
 
-def latest_predictions(session: Session, order_id: int) -> list[PredictionRow]:
-    """The stored predictions of one order, newest first (order page)."""
+@dataclass(frozen=True, slots=True)
+class PredictionView:
+    """One stored prediction as the order page shows it."""
+
+    stage: str
+    p_late: float
+    eta_p50_at: datetime
+    eta_p90_at: datetime
+    reasons: list[str]
+    model_version: str
+    scored_at: datetime
+
+
+def predictions_of_order(session: Session, order_ref: str) -> list[PredictionView]:
+    """The latest prediction per stage of the order ``order_ref``, newest first."""
     query = (
         select(PredictionRow)
-        .where(PredictionRow.order_id == order_id)
-        .order_by(PredictionRow.scored_at.desc())
+        .join(OrderRow, OrderRow.id == PredictionRow.order_id)
+        .where(OrderRow.ref == order_ref)
+        .order_by(PredictionRow.scored_at.desc(), PredictionRow.id.desc())
     )
-    return list(session.scalars(query))
+    return [
+        PredictionView(
+            row.stage, row.p_late, row.eta_p50_at, row.eta_p90_at, list(row.reasons or []),
+            row.model_version, row.scored_at,
+        )
+        for row in session.scalars(query)
+    ]

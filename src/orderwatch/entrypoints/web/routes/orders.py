@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderwatch.adapters.db.models_store import predictions_of_order
 from orderwatch.adapters.db.queries import OrderFilter, count_orders, get_order_detail, list_orders
 from orderwatch.adapters.db.risk_queries import flags_of_order
 from orderwatch.adapters.db.users import UserRecord
@@ -132,5 +133,6 @@ def order_detail(
         "order": detail,
         "customer": customer_view(detail.customer, can_read_pii=can_read_pii),
         "risk_flags": [flag_card(flag) for flag in flags_of_order(session, ref)],
+        "predictions": predictions_of_order(session, ref),
     }
     return render(request, "orders/detail.html", context)
