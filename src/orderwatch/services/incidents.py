@@ -66,11 +66,11 @@ def record(
     """Write ``events`` (timeline + outbox), bring the SLA ledger up to date, save the case."""
     assert incident.id is not None
     store = uow.incidents
-    _write_events(uow, incident, events, now=now)
     new_entries = store.record_ledger(
         incident.id, ledger_entries(incident, calendar=config.calendar, now=now), now=now
     )
-    follow_ups: list[IncidentEvent] = []
+    # The caller's events, then what they caused, written together (one insert each, in order).
+    follow_ups: list[IncidentEvent] = list(events)
     severity_step = step_for_severity(incident.severity)  # also after an assessment raised it
     if severity_step is not None:
         follow_ups += _escalation(

@@ -317,10 +317,12 @@ class SqlIncidentStore:
             values["open_order_id"] = (
                 select(IncidentRow.order_id).where(IncidentRow.id == incident.id).scalar_subquery()
             )
+        # Core-style update: no ORM session synchronisation (the row is not kept in the session).
         self.session.execute(
             update(IncidentRow)
             .where(IncidentRow.id == incident.id)
             .values(**values, sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
+            .execution_options(synchronize_session=False)
         )
 
     def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
