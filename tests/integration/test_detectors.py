@@ -316,3 +316,15 @@ def test_detector_job_learns_incrementally_what_a_full_relearn_learns(app: App) 
         full = learn_gaps(uow.risk_flags, now=clock.now(), thresholds=job.thresholds)
     assert job.gaps.lanes == full.lanes
     assert job.gaps.for_lane(("SP", "RJ")).samples == 30
+
+
+def test_the_worker_runs_the_detectors_as_a_registered_job(app: App) -> None:
+    from orderwatch.entrypoints.worker import jobs
+
+    jobs.load_all()
+    order = _order(app, purchased_at=START - 20 * DAY, promised_days=10)
+
+    jobs.JOBS["detectors"].run(app)
+
+    assert jobs.JOBS["detectors"].every == timedelta(hours=1)
+    assert set(_flags(app)) == {(order.ref, "promise_passed"), (order.ref, "dispatch_missed")}
