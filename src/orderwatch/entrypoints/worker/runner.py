@@ -1,12 +1,13 @@
-"""The worker loop: scheduled jobs and outbox planning on the main thread, sending on N threads.
+"""The worker loop: outbox planning on the main thread, scheduled jobs on one, sending on N threads.
 
-    main thread:   every poll ─▶ due jobs (one worker per period, by the database)
-                               ─▶ outbox dispatch to the consumers (SKIP LOCKED, one transaction)
+    main thread:   outbox dispatch to the consumers (SKIP LOCKED, a batch per transaction)
+    jobs thread:   due scheduled jobs (one worker per period, by the database)
     send threads:  deliver_due (lease a batch, send, mark each) until stopped
 
-SIGTERM / SIGINT set the stop event: the main thread finishes its current step, each sending
-thread finishes the message in hand and releases the rest of its batch, then the process exits
-0. Several worker processes share one database; nothing but the database coordinates them.
+SIGTERM / SIGINT set the stop event: every thread finishes its current step (a running job
+runs to its end; a sending thread finishes the message in hand and releases the rest of its
+batch), then the process exits 0. Several worker processes share one database; nothing but
+the database coordinates them.
 """
 
 from __future__ import annotations
@@ -61,19 +62,25 @@ class Worker:
 
     def run(self) -> None:
         jobs.load_all()
-        senders = [threading.Thread(target=self._send_loop, name=f"send-{i}") for i in range(self.threads)]
-        for thread in senders:
+        # Scheduled jobs (detectors, SLA timers, scoring) may take seconds: they get their own
+        # thread so that the outbox keeps flowing while they run.
+        threads = [threading.Thread(target=self._jobs_loop, name="jobs")]
+        threads += [threading.Thread(target=self._send_loop, name=f"send-{i}") for i in range(self.threads)]
+        for thread in threads:
             thread.start()
         try:
             while not self.stopping.is_set():
-                busy = self._run_due_jobs()
-                busy |= self._plan_step()
-                if not busy:
+                if not self._plan_step():
                     self.stopping.wait(self.poll)
         finally:
             self.stopping.set()
-            for thread in senders:
+            for thread in threads:
                 thread.join()
+
+    def _jobs_loop(self) -> None:
+        while not self.stopping.is_set():
+            if not self._run_due_jobs():
+                self.stopping.wait(self.poll)
 
     def _plan_step(self) -> bool:
         """Hand due outbox rows to the consumers: the whole batch at once, or row by row on error."""
