@@ -252,3 +252,32 @@ def test_detector_and_incident_events_name_orders_by_reference(app: App, clock: 
     with app.read_session() as session:
         order_id = session.scalar(select(OrderRow.id).where(OrderRow.ref == order.ref))
     assert {r.order_id for r in rows} == {order_id}
+
+
+def test_major_incident_bulk_message_reaches_each_customer_once(app: App, clock: SimulatedClock) -> None:
+    orders = [make_order(purchased_at=clock.now() - timedelta(days=9), language="pt_BR") for _ in range(2)]
+    ingest_orders(app.uow(), orders, clock=clock)
+    events = [
+        (
+            "customer.incident_message",
+            {"order_ref": o.ref, "template": "reship_offer", "incident": f"INC-{n}"},
+            f"MAJ-1:INC-{n}:reship_offer",
+        )
+        for n, o in enumerate(orders)
+    ]
+
+    for _ in range(2):  # the button pressed twice
+        with app.uow() as uow:
+            plan_for_events(
+                uow,
+                events,
+                renderer=TemplateRenderer(),
+                policy=NotificationPolicy(),
+                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+                now=clock.now(),
+            )
+            uow.commit()
+
+    emails = [r for r in _messages(app) if r.channel == "email"]
+    assert [(r.event, r.status) for r in emails] == [("remedy_offered", "pending")] * 2
+    assert "um reenvio gratuito" in emails[0].body_text

@@ -53,6 +53,10 @@ POLICY = NotificationPolicy()
         ("incident.remedy_offered", {"order_ref": "o-1", "remedy": "refund"}, ["remedy_offered"]),
         ("incident.assign", {"order_ref": "o-1"}, []),
         ("incident.escalated", {"order_ref": "o-1"}, []),
+        ("customer.incident_message", {"order_ref": "o-1", "template": "delay_apology"}, ["delay_confirmed"]),
+        ("customer.incident_message", {"order_ref": "o-1", "template": "delay_update"}, ["incident_updated"]),
+        ("customer.incident_message", {"order_ref": "o-1", "template": "reship_offer"}, ["remedy_offered"]),
+        ("customer.incident_message", {"order_ref": "o-1", "template": "unknown"}, []),
         ("unrelated.topic", {"order_id": 1}, []),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
@@ -192,3 +196,14 @@ def test_webhook_subscriptions() -> None:
     assert subscribed("*", NotificationEvent.delivered)
     assert subscribed("shipped, delivered", NotificationEvent.delivered)
     assert not subscribed("shipped", NotificationEvent.delivered)
+
+
+def test_bulk_reship_offer_names_the_remedy() -> None:
+    trigger = triggers_for(
+        "customer.incident_message",
+        {"order_ref": "o-1", "template": "reship_offer"},
+        key="MAJ-1:INC-2:reship_offer",
+    )[0]
+
+    assert trigger.facts["remedy"] == "reshipment"
+    assert trigger.entry_key == "remedy_offered:MAJ-1:INC-2:reship_offer"

@@ -21,7 +21,7 @@ active endpoint subscribed to it, without quiet hours or rate limits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -87,6 +87,12 @@ _INCIDENT_EVENTS = {
     "resolved": NotificationEvent.incident_resolved,
     "remedy_offered": NotificationEvent.remedy_offered,
 }
+# Bulk messages staff send to every customer of a major incident (services/major_incidents.py).
+_BULK_TEMPLATES = {
+    "delay_apology": (NotificationEvent.delay_confirmed, None),
+    "delay_update": (NotificationEvent.incident_updated, None),
+    "reship_offer": (NotificationEvent.remedy_offered, "reshipment"),
+}
 # Risk flags that mean "the promise is already broken" rather than "it may be".
 _CONFIRMED_DELAY_KINDS = frozenset({"promise_passed"})
 
@@ -103,6 +109,69 @@ class Trigger:
     delay: timedelta = timedelta(0)  # how long after the cause the message is due (feedback)
 
 
+class _Maker:
+    """Builds the triggers of one outbox event (its order, facts and key)."""
+
+    def __init__(self, payload: Mapping[str, Any], key: str, feedback_delay: timedelta) -> None:
+        self.payload, self.key, self.feedback_delay = payload, key, feedback_delay
+        self.order_id = payload.get("order_id")
+        self.facts = dict(payload)
+
+    def one(
+        self, event: NotificationEvent, *, entry: str | None = None, delay: timedelta = timedelta(0)
+    ) -> Trigger:
+        return Trigger(
+            event,
+            self.order_id,
+            self.payload.get("order_ref"),
+            entry or f"{event.value}:{self.key}",
+            self.facts,
+            delay,
+        )
+
+    def order(self) -> list[Trigger]:
+        event = _ORDER_EVENTS.get(str(self.payload.get("status")))
+        return [self.one(event, entry=f"{event.value}:order:{self.order_id}")] if event else []
+
+    def shipment(self) -> list[Trigger]:
+        event = _SHIPMENT_EVENTS.get(str(self.payload.get("status")))
+        if event is NotificationEvent.shipped:  # once per order, whichever scan comes first
+            return [self.one(event, entry=f"shipped:order:{self.order_id}")]
+        if event is NotificationEvent.delivered:
+            return [
+                self.one(event, entry=f"delivered:order:{self.order_id}"),
+                self.one(
+                    NotificationEvent.feedback_request,
+                    entry=f"feedback:order:{self.order_id}",
+                    delay=self.feedback_delay,
+                ),
+            ]
+        return [self.one(event)] if event else []
+
+    def risk(self) -> list[Trigger]:
+        confirmed = str(self.payload.get("kind")) in _CONFIRMED_DELAY_KINDS
+        return [self.one(NotificationEvent.delay_confirmed if confirmed else NotificationEvent.delay_risk)]
+
+    def bulk(self) -> list[Trigger]:
+        event, remedy = _BULK_TEMPLATES.get(str(self.payload.get("template")), (None, None))
+        if event is None:
+            return []
+        trigger = self.one(event)
+        return [replace(trigger, facts={**self.facts, "remedy": remedy})] if remedy else [trigger]
+
+    def incident(self, kind: str) -> list[Trigger]:
+        event = _INCIDENT_EVENTS.get(kind) or _INCIDENT_EVENTS.get(str(self.payload.get("to_status")))
+        if event is None:
+            return []
+        triggers = [self.one(event)]
+        if event is NotificationEvent.incident_resolved:
+            incident = self.payload.get("incident") or self.payload.get("incident_ref") or self.key
+            triggers.append(
+                self.one(NotificationEvent.feedback_request, entry=f"feedback:incident:{incident}")
+            )
+        return triggers
+
+
 def triggers_for(
     topic: str, payload: Mapping[str, Any], *, key: str, feedback_delay: timedelta = timedelta(days=1)
 ) -> list[Trigger]:
@@ -111,53 +180,17 @@ def triggers_for(
     ``key`` is the outbox row's idempotency key: the same cause processed twice gives the
     same entry keys, hence the same message keys.
     """
-    order_id = payload.get("order_id")
-    order_ref = payload.get("order_ref")
-    facts = dict(payload)
-
-    def one(
-        event: NotificationEvent, *, entry: str | None = None, delay: timedelta = timedelta(0)
-    ) -> Trigger:
-        return Trigger(event, order_id, order_ref, entry or f"{event.value}:{key}", facts, delay)
-
-    if topic == "order.status_changed":
-        event = _ORDER_EVENTS.get(str(payload.get("status")))
-        return [one(event, entry=f"{event.value}:order:{order_id}")] if event else []
-    if topic == "shipment.status_changed":
-        event = _SHIPMENT_EVENTS.get(str(payload.get("status")))
-        if event is None:
-            return []
-        if event is NotificationEvent.shipped:  # once per order, whichever scan comes first
-            return [one(event, entry=f"shipped:order:{order_id}")]
-        if event is NotificationEvent.delivered:
-            return [
-                one(event, entry=f"delivered:order:{order_id}"),
-                one(
-                    NotificationEvent.feedback_request,
-                    entry=f"feedback:order:{order_id}",
-                    delay=feedback_delay,
-                ),
-            ]
-        return [one(event)]
-    if topic == "risk.flag_raised":
-        kind = str(payload.get("kind"))
-        event = (
-            NotificationEvent.delay_confirmed
-            if kind in _CONFIRMED_DELAY_KINDS
-            else NotificationEvent.delay_risk
-        )
-        return [one(event)]
+    maker = _Maker(payload, key, feedback_delay)
+    by_topic = {
+        "order.status_changed": maker.order,
+        "shipment.status_changed": maker.shipment,
+        "risk.flag_raised": maker.risk,
+        "customer.incident_message": maker.bulk,
+    }
+    if topic in by_topic:
+        return by_topic[topic]()
     if topic.startswith("incident."):
-        event = _INCIDENT_EVENTS.get(topic.removeprefix("incident.")) or _INCIDENT_EVENTS.get(
-            str(payload.get("to_status"))
-        )
-        if event is None:
-            return []
-        triggers = [one(event)]
-        if event is NotificationEvent.incident_resolved:
-            incident = payload.get("incident") or payload.get("incident_ref") or key
-            triggers.append(one(NotificationEvent.feedback_request, entry=f"feedback:incident:{incident}"))
-        return triggers
+        return maker.incident(topic.removeprefix("incident."))
     return []
 
 
