@@ -138,40 +138,41 @@ def fingerprint(event: RecordTrackingEvent) -> str:
 def ingest_orders(uow: UnitOfWork, orders: Sequence[UpsertOrder], *, clock: Clock) -> list[ItemOutcome]:
     """Create or update orders with their customer, lines and milestones (one transaction)."""
     now = clock.now()
-    outcomes, valid = _partition(
-        orders, check_order, lambda o: o.ref, uow=uow, source_of=lambda o: o.source, kind="order", now=now
-    )
+    outcomes, valid = _partition_orders(uow, orders, now=now)
     if not valid:
         return outcomes
     with uow:
-        customers = [o.customer for _, o in valid if o.customer is not None]
-        customer_ids = uow.ingest.upsert_customers(customers)
-        existing = set(uow.ingest.find_order_ids({o.ref for _, o in valid}))
-        order_ids = uow.ingest.upsert_orders([o for _, o in valid], customer_ids, now=now)
-        with_lines = [o for _, o in valid if o.lines]
-        if with_lines:
-            supplier_ids = uow.ingest.ensure_refs(
-                "supplier", {ln.supplier_ref for o in with_lines for ln in o.lines if ln.supplier_ref}
-            )
-            product_ids = uow.ingest.ensure_refs(
-                "product", {ln.product_ref for o in with_lines for ln in o.lines if ln.product_ref}
-            )
-            uow.ingest.replace_order_lines(with_lines, order_ids, supplier_ids, product_ids)
-        # One row per (order, milestone): the purchase is always "placed", and a later mention of
-        # the same milestone in the batch (a retried update) wins.
-        milestones = {
-            (order_ids[o.ref], milestone): (order_ids[o.ref], milestone, moment, o.source)
-            for _, o in valid
-            for milestone, moment in ((OrderMilestone.placed, o.purchased_at), *o.milestones)
-        }
-        uow.ingest.record_milestones(list(milestones.values()), now=now)
-        # A new order starts as "placed"; only milestones or stored shipments can change that.
-        _rederive_orders(
-            uow, {order_ids[o.ref] for _, o in valid if o.milestones or o.ref in existing}, now=now
-        )
+        _rederive_orders(uow, _store_orders(uow, valid, now=now), now=now)
         uow.commit()
     outcomes.extend(ItemOutcome(index, ACCEPTED, order.ref) for index, order in valid)
     return sorted(outcomes, key=lambda o: o.index)
+
+
+def _store_orders(uow: UnitOfWork, valid: Sequence[tuple[int, UpsertOrder]], *, now: datetime) -> set[int]:
+    """Upsert valid orders inside the caller's transaction; returns the ids whose status may change."""
+    customers = [o.customer for _, o in valid if o.customer is not None]
+    customer_ids = uow.ingest.upsert_customers(customers)
+    existing = set(uow.ingest.find_order_ids({o.ref for _, o in valid}))
+    order_ids = uow.ingest.upsert_orders([o for _, o in valid], customer_ids, now=now)
+    with_lines = [o for _, o in valid if o.lines]
+    if with_lines:
+        supplier_ids = uow.ingest.ensure_refs(
+            "supplier", {ln.supplier_ref for o in with_lines for ln in o.lines if ln.supplier_ref}
+        )
+        product_ids = uow.ingest.ensure_refs(
+            "product", {ln.product_ref for o in with_lines for ln in o.lines if ln.product_ref}
+        )
+        uow.ingest.replace_order_lines(with_lines, order_ids, supplier_ids, product_ids)
+    # One row per (order, milestone): the purchase is always "placed", and a later mention of
+    # the same milestone in the batch (a retried update) wins.
+    milestones = {
+        (order_ids[o.ref], milestone): (order_ids[o.ref], milestone, moment, o.source)
+        for _, o in valid
+        for milestone, moment in ((OrderMilestone.placed, o.purchased_at), *o.milestones)
+    }
+    uow.ingest.record_milestones(list(milestones.values()), now=now)
+    # A new order starts as "placed"; only milestones or stored shipments can change that.
+    return {order_ids[o.ref] for _, o in valid if o.milestones or o.ref in existing}
 
 
 def ingest_milestones(
@@ -217,43 +218,51 @@ def ingest_shipments(
 ) -> list[ItemOutcome]:
     """Create or update shipments of known orders (one transaction)."""
     now = clock.now()
-    outcomes, valid = _partition(
-        shipments,
-        check_shipment,
-        lambda s: f"{s.carrier_code}:{s.tracking_number}",
-        uow=uow,
-        source_of=lambda s: s.source,
-        kind="shipment",
-        now=now,
-    )
+    outcomes, valid = _partition_shipments(uow, shipments, now=now)
     if not valid:
         return outcomes
     with uow:
-        order_ids = uow.ingest.find_order_ids({s.order_ref for _, s in valid})
-        known: list[tuple[int, UpsertShipment]] = []
-        for index, shipment in valid:
-            if shipment.order_ref in order_ids:
-                known.append((index, shipment))
-                continue
-            reason = f"order_ref: order {shipment.order_ref!r} not found"
-            uow.rejects.add(
-                source=shipment.source,
-                kind="shipment",
-                reference=shipment.tracking_number,
-                reason=reason,
-                payload=payload(shipment),
-                now=now,
-            )
-            outcomes.append(ItemOutcome(index, REJECTED, shipment.tracking_number, reason))
-        if known:
-            carrier_ids = uow.ingest.ensure_refs("carrier", {s.carrier_code for _, s in known})
-            uow.ingest.upsert_shipments([s for _, s in known], order_ids, carrier_ids, now=now)
-            _rederive_orders(uow, {order_ids[s.order_ref] for _, s in known}, now=now)
+        touched = _store_shipments(uow, valid, outcomes, now=now)
+        _rederive_orders(uow, touched, now=now)
         uow.commit()
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+def _store_shipments(
+    uow: UnitOfWork,
+    valid: Sequence[tuple[int, UpsertShipment]],
+    outcomes: list[ItemOutcome],
+    *,
+    now: datetime,
+) -> set[int]:
+    """Upsert valid shipments in the caller's transaction; the ids of orders to re-derive.
+
+    Each shipment's outcome (accepted, or rejected for an unknown order) is added to ``outcomes``.
+    """
+    order_ids = uow.ingest.find_order_ids({s.order_ref for _, s in valid})
+    known: list[tuple[int, UpsertShipment]] = []
+    for index, shipment in valid:
+        if shipment.order_ref in order_ids:
+            known.append((index, shipment))
+            continue
+        reason = f"order_ref: order {shipment.order_ref!r} not found"
+        uow.rejects.add(
+            source=shipment.source,
+            kind="shipment",
+            reference=shipment.tracking_number,
+            reason=reason,
+            payload=payload(shipment),
+            now=now,
+        )
+        outcomes.append(ItemOutcome(index, REJECTED, shipment.tracking_number, reason))
+    if not known:
+        return set()
+    carrier_ids = uow.ingest.ensure_refs("carrier", {s.carrier_code for _, s in known})
+    uow.ingest.upsert_shipments([s for _, s in known], order_ids, carrier_ids, now=now)
     outcomes.extend(
         ItemOutcome(index, ACCEPTED, f"{s.carrier_code}:{s.tracking_number}") for index, s in known
     )
-    return sorted(outcomes, key=lambda o: o.index)
+    return {order_ids[s.order_ref] for _, s in known}
 
 
 # ------------------------------------------------------------------ tracking events
@@ -268,42 +277,95 @@ def ingest_events(
     in which case the shipment is created first (generic webhooks often do this).
     """
     now = clock.now()
+    with uow:
+        outcomes = _store_events(uow, events, now=now, deferred=None)
+        uow.commit()
+    return outcomes
+
+
+def _store_events(
+    uow: UnitOfWork, events: Sequence[RecordTrackingEvent], *, now: datetime, deferred: set[int] | None
+) -> list[EventOutcome]:
+    """Record events in the caller's transaction; derive order statuses now or defer them.
+
+    With ``deferred`` a set, the ids of the orders to derive are added to it instead.
+    """
     outcomes: dict[int, EventOutcome] = {}
     valid: list[tuple[int, RecordTrackingEvent]] = []
-    with uow:
-        for index, event in enumerate(events):
-            try:
-                check_event(event, now=now)
-            except ValidationFailed as error:
-                outcomes[index] = _reject_event(uow, index, event, str(error), now=now)
-                continue
-            valid.append((index, event))
-        records = uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for _, e in valid})
-        unknown = [e for _, e in valid if (e.carrier_code, e.tracking_number) not in records]
-        if unknown and _create_named_shipments(uow, unknown, now=now):
-            records |= uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for e in unknown})
-        new_events: list[NewEvent] = []
-        pending: dict[tuple[int, str], list[int]] = defaultdict(list)
-        for index, event in valid:
-            record = records.get((event.carrier_code, event.tracking_number))
-            if record is None:
-                reason = (
-                    f"tracking_number: no shipment {event.tracking_number!r} for carrier "
-                    f"{event.carrier_code!r}"
-                )
-                outcomes[index] = _reject_event(uow, index, event, reason, now=now)
-                continue
-            key = (record.id, fingerprint(event))
-            if key not in pending:
-                new_events.append(_new_event(record.id, key[1], event))
-            pending[key].append(index)
-        inserted = uow.ingest.insert_events(new_events, now=now) if new_events else set()
-        states = _fold_inserted(records, new_events, inserted)
-        _record_event_outcomes(outcomes, pending, inserted, states, records, events)
-        if states:
-            _save_shipment_changes(uow, records, states, now=now)
-        uow.commit()
+    for index, event in enumerate(events):
+        try:
+            check_event(event, now=now)
+        except ValidationFailed as error:
+            outcomes[index] = _reject_event(uow, index, event, str(error), now=now)
+            continue
+        valid.append((index, event))
+    records = uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for _, e in valid})
+    unknown = [e for _, e in valid if (e.carrier_code, e.tracking_number) not in records]
+    if unknown and _create_named_shipments(uow, unknown, now=now):
+        records |= uow.ingest.lock_shipments({(e.carrier_code, e.tracking_number) for e in unknown})
+    new_events: list[NewEvent] = []
+    pending: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for index, event in valid:
+        record = records.get((event.carrier_code, event.tracking_number))
+        if record is None:
+            reason = (
+                f"tracking_number: no shipment {event.tracking_number!r} for carrier "
+                f"{event.carrier_code!r}"
+            )
+            outcomes[index] = _reject_event(uow, index, event, reason, now=now)
+            continue
+        key = (record.id, fingerprint(event))
+        if key not in pending:
+            new_events.append(_new_event(record.id, key[1], event))
+        pending[key].append(index)
+    inserted = uow.ingest.insert_events(new_events, now=now) if new_events else set()
+    states = _fold_inserted(records, new_events, inserted)
+    _record_event_outcomes(outcomes, pending, inserted, states, records, events)
+    if states:
+        _save_shipment_changes(uow, records, states, now=now, deferred=deferred)
     return [outcomes[i] for i in sorted(outcomes)]
+
+
+@dataclass(frozen=True)
+class HistoryOutcomes:
+    """Per-item results of :func:`ingest_history`, one list per kind, in input order."""
+
+    orders: list[ItemOutcome]
+    shipments: list[ItemOutcome]
+    events: list[EventOutcome]
+
+
+def ingest_history(
+    uow: UnitOfWork,
+    orders: Sequence[UpsertOrder],
+    shipments: Sequence[UpsertShipment],
+    events: Sequence[RecordTrackingEvent],
+    *,
+    clock: Clock,
+) -> HistoryOutcomes:
+    """A chunk of order history (an import) in ONE transaction, order status derived once.
+
+    Orders, then their shipments, then their tracking events, with the same validation,
+    deduplication, folding and outbox rows as the three calls ``ingest_orders``,
+    ``ingest_shipments``, ``ingest_events`` would give, without deriving and writing each order
+    three times.
+    """
+    now = clock.now()
+    order_outcomes, valid_orders = _partition_orders(uow, orders, now=now)
+    shipment_outcomes, valid_shipments = _partition_shipments(uow, shipments, now=now)
+    with uow:
+        touched = _store_orders(uow, valid_orders, now=now) if valid_orders else set()
+        if valid_shipments:
+            touched |= _store_shipments(uow, valid_shipments, shipment_outcomes, now=now)
+        event_outcomes = _store_events(uow, events, now=now, deferred=touched) if events else []
+        _rederive_orders(uow, touched, now=now)
+        uow.commit()
+    order_outcomes.extend(ItemOutcome(index, ACCEPTED, order.ref) for index, order in valid_orders)
+    return HistoryOutcomes(
+        orders=sorted(order_outcomes, key=lambda o: o.index),
+        shipments=sorted(shipment_outcomes, key=lambda o: o.index),
+        events=event_outcomes,
+    )
 
 
 def _new_event(shipment_id: int, fp: str, event: RecordTrackingEvent) -> NewEvent:
@@ -376,6 +438,7 @@ def _save_shipment_changes(
     states: dict[int, ShipmentState],
     *,
     now: datetime,
+    deferred: set[int] | None,
 ) -> None:
     uow.ingest.save_shipment_states(states, now=now)
     by_id = {record.id: record for record in records.values()}
@@ -397,6 +460,9 @@ def _save_shipment_changes(
     if messages:
         uow.outbox.enqueue(messages, now=now)
     order_ids = {by_id[sid].order_id for sid in states}
+    if deferred is not None:
+        deferred |= order_ids
+        return
     involved = [r for r in records.values() if r.order_id in order_ids]
     orders = {r.order_id: r.order for r in involved if r.order is not None}
     locked = {r.id: (r.order_id, states.get(r.id, r.state)) for r in involved}
@@ -468,6 +534,28 @@ def _reject_event(
         now=now,
     )
     return EventOutcome(index, REJECTED, reason)
+
+
+def _partition_orders(
+    uow: UnitOfWork, orders: Sequence[UpsertOrder], *, now: datetime
+) -> tuple[list[ItemOutcome], list[tuple[int, UpsertOrder]]]:
+    return _partition(
+        orders, check_order, lambda o: o.ref, uow=uow, source_of=lambda o: o.source, kind="order", now=now
+    )
+
+
+def _partition_shipments(
+    uow: UnitOfWork, shipments: Sequence[UpsertShipment], *, now: datetime
+) -> tuple[list[ItemOutcome], list[tuple[int, UpsertShipment]]]:
+    return _partition(
+        shipments,
+        check_shipment,
+        lambda s: f"{s.carrier_code}:{s.tracking_number}",
+        uow=uow,
+        source_of=lambda s: s.source,
+        kind="shipment",
+        now=now,
+    )
 
 
 def _partition(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam
+from sqlalchemy import ColumnElement, Table, Text, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,10 +33,11 @@ def chunks(items: Sequence[_T], *, columns: int) -> Iterator[Sequence[_T]]:
 def matching(session: Session, column: Any, values: Iterable[Any]) -> Iterator[ColumnElement[bool]]:
     """WHERE clauses that together select the rows whose ``column`` is one of ``values``.
 
-    PostgreSQL gets one ``column = ANY(:array)``: a short statement prepared once, whatever the
-    number of values, where an ``IN`` list would be re-rendered, re-parsed and bound value by
-    value on every call (a third of the client time of a 1,000-event batch). SQLite, in process,
-    takes ``IN`` lists, chunked under its bound-parameter limit.
+    One clause with one parameter, whatever the number of values: PostgreSQL gets
+    ``column = ANY(:array)``, SQLite ``column IN (SELECT value FROM json_each(:json))``. An
+    ``IN`` list would be re-rendered, re-parsed and bound value by value on every call (a third
+    of the client time of a 1,000-event batch on PostgreSQL, twice the lookup time on SQLite).
+    Both plans probe the column's index once per value.
     """
     items = list(values)
     if not items:
@@ -44,5 +46,5 @@ def matching(session: Session, column: Any, values: Iterable[Any]) -> Iterator[C
         array = bindparam("match_values", value=items, type_=postgresql.ARRAY(column.type), unique=True)
         yield column == any_(array)
         return
-    for part in chunks(items, columns=1):
-        yield column.in_(part)
+    listed = bindparam("match_values", value=json.dumps(items), type_=Text(), unique=True)
+    yield column.in_(select(func.json_each(listed).table_valued("value").c.value))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.bulk import insert_many, update_many
+from orderwatch.adapters.db.bulk import insert_many, insert_many_count, is_postgresql, update_many
 from orderwatch.adapters.db.dialect import chunks, insert_for, matching
 from orderwatch.adapters.db.locking import lock_rows
 from orderwatch.adapters.db.tables import (
@@ -397,13 +397,29 @@ class SqlIngestStore:
             }
             for e in events
         ]
+
+        def skip_stored(statement: Any) -> Any:
+            return statement.on_conflict_do_nothing(index_elements=["shipment_id", "fingerprint"])
+
+        if not is_postgresql(self.session):
+            # SQLite: the write lock is ours for the whole transaction, so what is stored now
+            # is what a conflict would meet; the insert then takes the driver's fast path.
+            wanted = {(e.shipment_id, e.fingerprint) for e in events}
+            stored = self.session.execute(
+                select(table.c.shipment_id, table.c.fingerprint).where(
+                    next(matching(self.session, table.c.shipment_id, {sid for sid, _ in wanted}))
+                )
+            )
+            inserted = wanted - {(sid, fp) for sid, fp in stored}
+            insert_many_count(self.session, table, rows, finish=skip_stored)
+            return inserted
         returned = insert_many(
             self.session,
             table,
             rows,
-            finish=lambda statement: statement.on_conflict_do_nothing(
-                index_elements=["shipment_id", "fingerprint"]
-            ).returning(table.c.shipment_id, table.c.fingerprint),
+            finish=lambda statement: skip_stored(statement).returning(
+                table.c.shipment_id, table.c.fingerprint
+            ),
         )
         inserted.update((sid, fp) for sid, fp in returned)
         return inserted

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.bulk import insert_many
+from orderwatch.adapters.db.bulk import insert_many_count
 from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import OutboxRow, table_of
 from orderwatch.services.ports import ClaimedMessage, OutboxMessage
@@ -40,16 +40,12 @@ class SqlOutbox:
             }
             for m in messages
         ]
-        table = table_of(OutboxRow)
-        inserted = insert_many(
+        return insert_many_count(
             self.session,
-            table,
+            table_of(OutboxRow),
             rows,
-            finish=lambda statement: statement.on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            ).returning(table.c.id),
+            finish=lambda statement: statement.on_conflict_do_nothing(index_elements=["idempotency_key"]),
         )
-        return len(inserted)
 
     def claim_due(self, *, now: datetime, limit: int) -> list[ClaimedMessage]:
         query = (

@@ -1,11 +1,13 @@
 """The Olist import run (mission D1): reader → services, in chunks, with counts and rejects.
 
 Shared by ``orderwatch import olist`` and ``benchmarks/bench_ingest.py``. Orders, shipments and
-tracking events go through ``services.ingest`` exactly as live traffic does, a chunk of orders per
-transaction; the records around them go through ``services.master_data``::
+tracking events go through ``services.ingest`` with the validation, deduplication and folding of
+live traffic, a chunk of orders per transaction (``ingest_history``: orders → shipments → events,
+each order's status derived once per chunk); the records around them go through
+``services.master_data``::
 
     sellers ──▶ import_suppliers        products ──▶ import_products
-    customers + items + orders ──▶ per chunk: ingest_orders → ingest_shipments → ingest_events
+    customers + items + orders ──▶ per chunk: ingest_history
     payments ──▶ import_payments        reviews ──▶ import_feedback     geolocation ──▶ import_zip_locations
 
 Re-running it is harmless: every step is an idempotent upsert, events deduplicate by fingerprint,
@@ -30,9 +32,7 @@ from orderwatch.services.ingest import (
     DUPLICATE,
     REJECTED,
     ItemOutcome,
-    ingest_events,
-    ingest_orders,
-    ingest_shipments,
+    ingest_history,
 )
 
 # Orders per transaction: large enough that per-statement overhead is amortized, small enough
@@ -139,33 +139,30 @@ def _orders(
     for start in range(0, total, chunk_size):
         chunk = read.orders[start : start + chunk_size]
         numbers = read.numbers[start : start + chunk_size]
-        outcomes = ingest_orders(app.uow(), [o.order for o in chunk], clock=app.clock)
-        _rejected(report, "orders", numbers, outcomes)
-        stored = [
-            (n, o)
-            for n, o, outcome in zip(numbers, chunk, outcomes, strict=True)
-            if outcome.result == ACCEPTED
-        ]
+        shipped = [(n, o) for n, o in zip(numbers, chunk, strict=True) if o.shipment is not None]
+        events = [(n, o.order.ref, event) for n, o in shipped for event in o.events]
+        outcome = ingest_history(
+            app.uow(),
+            [o.order for o in chunk],
+            [o.shipment for _, o in shipped if o.shipment is not None],
+            [e for _, _, e in events],
+            clock=app.clock,
+        )
+        _rejected(report, "orders", numbers, outcome.orders)
+        refused = {o.reference for o in outcome.orders if o.result != ACCEPTED}
+        stored = [o for o, r in zip(chunk, outcome.orders, strict=True) if r.result == ACCEPTED]
         report.counts["orders"] += len(stored)
-        report.counts["order_lines"] += sum(len(o.order.lines) for _, o in stored)
-        customers.update(o.order.customer.ref for _, o in stored if o.order.customer)
-        shipped = [(n, o) for n, o in stored if o.shipment is not None]
-        _shipments_and_events(app, report, shipped)
+        report.counts["order_lines"] += sum(len(o.order.lines) for o in stored)
+        customers.update(o.order.customer.ref for o in stored if o.order.customer)
+        report.counts["shipments"] += sum(o.result == ACCEPTED for o in outcome.shipments)
+        report.counts["tracking_events"] += sum(_is_stored(o) for o in outcome.events)
+        # A shipment or event of a refused order fails for that reason, already reported.
+        follow = [i for i, (_, o) in enumerate(shipped) if o.order.ref not in refused]
+        _rejected(report, "orders", [shipped[i][0] for i in follow], [outcome.shipments[i] for i in follow])
+        kept = [i for i, (_, ref, _) in enumerate(events) if ref not in refused]
+        _rejected(report, "orders", [events[i][0] for i in kept], [outcome.events[i] for i in kept])
         progress("orders", start + len(chunk), total)
     report.counts["customers"] = len(customers)
-
-
-def _shipments_and_events(
-    app: App, report: ImportReport, shipped: Sequence[tuple[int, olist.OlistOrder]]
-) -> None:
-    shipments = [o.shipment for _, o in shipped if o.shipment is not None]
-    outcomes = ingest_shipments(app.uow(), shipments, clock=app.clock)
-    report.counts["shipments"] += sum(o.result == ACCEPTED for o in outcomes)
-    _rejected(report, "orders", [n for n, _ in shipped], outcomes)
-    events = [(n, event) for n, o in shipped for event in o.events]
-    results = ingest_events(app.uow(), [e for _, e in events], clock=app.clock)
-    report.counts["tracking_events"] += sum(_is_stored(o) for o in results)
-    _rejected(report, "orders", [n for n, _ in events], results)
 
 
 def _is_stored(outcome: EventOutcome) -> bool:
