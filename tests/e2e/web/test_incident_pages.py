@@ -168,3 +168,17 @@ def test_pages_speak_chinese(app: App, client_for: Callable[[App], TestClient]) 
 
     assert "报告未送达" in order_page
     assert "未送达事件" in board
+
+
+def test_the_policy_suggests_a_remedy_with_its_approver(app: App, staff: dict[str, TestClient]) -> None:
+    seed_order(app, ref="o-6", days_ago=20, promised_days=5)  # 15 days late, R$ 145.40
+    _post(staff["cs"], "/orders/o-6/report-undelivered", {"cause": "logistics_delay"}, page="/orders/o-6")
+
+    page = staff["cs"].get("/incidents/INC-o-6").text
+
+    remedy = re.search(r'<p data-testid="remedy">(.*?)</p>', page, re.S)
+    assert remedy is not None
+    assert "Partial refund" in remedy.group(1)
+    assert "R$29.08" in remedy.group(1)  # 20 % of 145.40
+    assert "approved by: Customer service agent" in remedy.group(1)  # within the CS limit of R$ 50
+    assert "rule: a week late" in remedy.group(1)

@@ -19,9 +19,12 @@ from orderwatch.adapters.db.tables import (
     IncidentRow,
     IncidentTaskRow,
     IncidentTimelineRow,
+    OrderRow,
     SlaLedgerRow,
 )
+from orderwatch.domain.causes import Cause
 from orderwatch.domain.kpis import quantile
+from orderwatch.domain.remedies import RemedyFacts
 from orderwatch.domain.sla import SlaMetric
 
 
@@ -206,3 +209,20 @@ def _sla_met(session: Session, ids: set[int]) -> dict[str, dict[str, Any]]:
 
 def count_open(session: Session) -> int:
     return session.scalar(select(func.count()).where(IncidentRow.open_order_id.is_not(None))) or 0
+
+
+def remedy_facts(session: Session, row: IncidentRow, *, now: datetime) -> RemedyFacts:
+    """The remedy policy's inputs for a case: days past the promise, value, the customer's history."""
+    order = session.execute(
+        select(OrderRow.promised_at, OrderRow.delivered_at).where(OrderRow.id == row.order_id)
+    ).first()
+    days_late = 0.0
+    if order is not None and order.promised_at is not None:
+        days_late = max(0.0, ((order.delivered_at or now) - order.promised_at).total_seconds() / 86400)
+    earlier = 0
+    if row.customer_email:
+        query = select(func.count()).where(
+            IncidentRow.customer_email == row.customer_email, IncidentRow.reported_at < row.reported_at
+        )
+        earlier = session.scalar(query) or 0
+    return RemedyFacts(Cause(row.cause), days_late, row.order_value_cents, earlier_incidents=earlier)

@@ -15,6 +15,7 @@ from orderwatch.adapters.db.tables import IncidentRow
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.incident_tasks import TaskKind
 from orderwatch.domain.incidents import Action, IncidentSeverity, IncidentStatus
+from orderwatch.domain.remedies import Offer
 from orderwatch.domain.sla import BusinessCalendar, SlaReading, SlaState, readings
 from orderwatch.entrypoints.web.choices import AMBER, BLUE, GREEN, GREY, PURPLE, RED, Choice
 from orderwatch.i18n import N_
@@ -85,6 +86,14 @@ TASK_KIND = _choices(
     (TaskKind.refund, N_("Refund"), BLUE),
     (TaskKind.file_claim, N_("File a carrier claim"), RED),
 )
+OFFER = _choices(
+    (Offer.apology, N_("Apology"), GREY),
+    (Offer.coupon, N_("Coupon"), BLUE),
+    (Offer.partial_refund, N_("Partial refund"), AMBER),
+    (Offer.full_refund, N_("Full refund"), RED),
+    (Offer.free_reshipment, N_("Free reshipment"), GREEN),
+    (Offer.redelivery, N_("Redelivery"), BLUE),
+)
 ALL_INCIDENT_CHOICES: tuple[dict[str, Choice], ...] = (
     INCIDENT_STATUS,
     SEVERITY,
@@ -93,6 +102,7 @@ ALL_INCIDENT_CHOICES: tuple[dict[str, Choice], ...] = (
     METRIC,
     ACTION,
     TASK_KIND,
+    OFFER,
 )
 CHANNELS = ("phone", "email", "sms", "chat")
 

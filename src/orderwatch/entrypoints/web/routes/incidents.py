@@ -15,7 +15,13 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from orderwatch.adapters.db.incident_queries import IncidentFilters, find_incident, list_incidents, tasks_of
+from orderwatch.adapters.db.incident_queries import (
+    IncidentFilters,
+    find_incident,
+    list_incidents,
+    remedy_facts,
+    tasks_of,
+)
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
@@ -31,6 +37,7 @@ from orderwatch.domain.incident_permissions import (
 )
 from orderwatch.domain.incident_tasks import TaskKind
 from orderwatch.domain.incidents import TRANSITIONS, Action, IncidentSeverity, IncidentStatus, WaitingOn
+from orderwatch.domain.remedies import propose
 from orderwatch.domain.roles import Permission
 from orderwatch.entrypoints.api.deps import AppDep, ReadSessionDep
 from orderwatch.entrypoints.incident_wiring import incident_config
@@ -52,6 +59,7 @@ CHOICES = {
     "METRIC": views.METRIC,
     "ACTION": views.ACTION,
     "TASK_KIND": views.TASK_KIND,
+    "OFFER": views.OFFER,
 }
 
 
@@ -130,6 +138,9 @@ def _detail_page(
             "error": error,
             "actions": actions,
             "clocks": views.clock_readings(detail.incident, calendar=calendar, now=now),
+            "remedy": propose(remedy_facts(session, detail.incident, now=now))
+            if detail.incident.order_id
+            else None,
             "now": now,
             "duration": views.duration,
             "can_note": {kind: may(held, needed) for kind, needed in NOTE_PERMISSIONS.items()},
