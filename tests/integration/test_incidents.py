@@ -171,7 +171,15 @@ def test_an_illegal_move_changes_nothing(app: App) -> None:
     assert _topics(app) == ["incident.opened"]
 
 
-def _flag(app: App, order_ref: str, kind: str, *, cause: str | None = None, days_ago: int = 0) -> None:
+def _flag(
+    app: App,
+    order_ref: str,
+    kind: str,
+    *,
+    cause: str | None = None,
+    days_ago: int = 0,
+    severity: str = "medium",
+) -> None:
     with app.session_factory() as session:
         order_id = session.scalar(select(OrderRow.id).where(OrderRow.ref == order_ref))
         raised = app.clock.now() - timedelta(days=days_ago)
@@ -179,7 +187,7 @@ def _flag(app: App, order_ref: str, kind: str, *, cause: str | None = None, days
             RiskFlagRow(
                 order_id=order_id,
                 kind=kind,
-                severity="medium",
+                severity=severity,
                 cause=cause,
                 reason=kind,
                 details={},
@@ -193,7 +201,7 @@ def _flag(app: App, order_ref: str, kind: str, *, cause: str | None = None, days
 def test_automatic_opening_follows_the_policy_and_is_idempotent(app: App, clock: SimulatedClock) -> None:
     late, stalled, lost, customs, fresh = _orders(app, 5, promised_days=17)  # promised 3 days ago
     _flag(app, late, "promise_passed", days_ago=3)
-    _flag(app, stalled, "stalled")
+    _flag(app, stalled, "stalled", severity="high")
     _flag(app, lost, "carrier_exception", cause="lost_parcel")
     _flag(app, customs, "carrier_exception", cause="customs")
     _flag(app, stalled, "promise_passed", days_ago=3)  # a second flag on an order already opened

@@ -81,7 +81,10 @@ def test_flag_severity_raises_but_never_lowers_the_floor() -> None:
         flag(RiskFlagKind.stalled, severity=RiskSeverity.critical), promised_at=None, now=NOW, policy=POLICY
     )
     low = decide(
-        flag(RiskFlagKind.stalled, severity=RiskSeverity.low), promised_at=None, now=NOW, policy=POLICY
+        flag(RiskFlagKind.carrier_exception, cause=Cause.refused, severity=RiskSeverity.low),
+        promised_at=None,
+        now=NOW,
+        policy=POLICY,
     )
 
     assert critical is not None
@@ -165,3 +168,20 @@ def test_detected_at_is_when_the_policy_fired_not_when_the_job_ran() -> None:
     assert late.detected_at == promised + timedelta(days=2)
     assert lost is not None
     assert lost.detected_at == NOW - timedelta(hours=3)
+
+
+@pytest.mark.parametrize(
+    ("severity_case", "opens"),
+    [
+        (RiskSeverity.low, False),
+        (RiskSeverity.medium, False),
+        (RiskSeverity.high, True),
+        (RiskSeverity.critical, True),
+    ],
+)
+def test_a_stall_opens_a_case_only_well_beyond_the_lane_gap(severity_case: RiskSeverity, opens: bool) -> None:
+    decision = decide(
+        flag(RiskFlagKind.stalled, severity=severity_case), promised_at=None, now=NOW, policy=POLICY
+    )
+
+    assert (decision is not None) is opens

@@ -5,7 +5,10 @@ case and with which cause and severity:
 
 * ``promise_passed`` once the promise is ``promise_grace_days`` behind (a day late is a
   notification, not an emergency);
-* ``stalled`` at once: the detector only raises it beyond the lane's own scan-gap threshold;
+* ``stalled`` once the detector rates it ``stalled_min_severity`` (default high: well beyond the
+  lane's usual scan gap). A medium stall is only just past the lane's quantile, and on sparse
+  tracking (Olist has a scan at hand-over and one at delivery) one parcel in ten is there: a
+  flag for the risk queue, not yet an emergency;
 * ``carrier_exception`` at once when its cause is lost, damaged, wrong address or refused
   (the plan's 丢失或损坏 / 地址错误); other exceptions stay flags;
 * ``dispatch_missed`` and ``predicted_late`` never: they are the supplier's and the model's
@@ -38,6 +41,7 @@ class AutoOpenPolicy:
 
     promise_grace_days: int = 2
     severe_after_days: int = 7  # a promise this far behind is a high-severity case
+    stalled_min_severity: RiskSeverity = RiskSeverity.high
 
     def __post_init__(self) -> None:
         if self.promise_grace_days < 0:
@@ -65,6 +69,8 @@ def decide(
     if flag.kind is RiskFlagKind.promise_passed:
         return _promise_passed(flag, promised_at=promised_at, now=now, policy=policy)
     if flag.kind is RiskFlagKind.stalled:
+        if _FROM_FLAG[flag.severity].rank < _FROM_FLAG[policy.stalled_min_severity].rank:
+            return None
         return OpenDecision(
             flag.cause or Cause.logistics_delay,
             _severity(flag, IncidentSeverity.medium),
