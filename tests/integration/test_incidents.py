@@ -334,3 +334,25 @@ def test_a_backlog_opened_in_one_run_is_not_a_volume_spike(app: App, clock: Simu
     assert opened == {"opened": 5}
     assert volume == {}
     assert {r.detected_at for r in _rows(app, IncidentRow)} == {clock.now() - timedelta(days=8)}
+
+
+def test_a_case_follows_its_flag_when_the_flag_grows_worse(app: App, clock: SimulatedClock) -> None:
+    (order_ref,) = _orders(app, 1, promised_days=17)
+    _flag(app, order_ref, "promise_passed", days_ago=3)
+    open_from_flags(app.uow, clock, config=CONFIG)
+    with app.session_factory() as session:
+        flag = session.scalars(select(RiskFlagRow)).one()
+        flag.severity = "critical"  # what the detectors do as the days pass
+        session.commit()
+
+    clock.advance(timedelta(hours=1))
+    outcome = open_from_flags(app.uow, clock, config=CONFIG)
+    again = open_from_flags(app.uow, clock, config=CONFIG)
+
+    assert outcome == {"severity_raised": 1}
+    assert again == {}
+    (row,) = _rows(app, IncidentRow)
+    assert (row.severity, row.escalation_level) == ("critical", 3)  # critical + breached: the general manager
+    kinds = [r.kind for r in _rows(app, IncidentTimelineRow)]
+    assert kinds[:2] == ["reported", "severity_raised"]
+    assert "escalated" in kinds

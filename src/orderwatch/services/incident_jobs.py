@@ -25,7 +25,7 @@ from orderwatch.domain.errors import Conflict
 from orderwatch.domain.escalation import volume_spikes
 from orderwatch.domain.incident_triggers import decide
 from orderwatch.domain.incidents import IncidentFacts, IncidentSeverity, IncidentSource
-from orderwatch.domain.risk_flags import RiskFlagKind
+from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
 from orderwatch.services.incident_ports import FlagCandidate, IncidentUnitOfWork
 from orderwatch.services.incidents import IncidentConfig, next_ref, open_incident, record
 from orderwatch.services.ports import Clock
@@ -33,6 +33,7 @@ from orderwatch.services.ports import Clock
 UowFactory = Callable[[], IncidentUnitOfWork]
 AUTO_OPEN_KINDS = (RiskFlagKind.promise_passed, RiskFlagKind.stalled, RiskFlagKind.carrier_exception)
 DETECTOR = "detector"
+_FROM_FLAG_SEVERITY = {s.value: IncidentSeverity(s.value) for s in RiskSeverity}
 
 
 def open_from_flags(uow_factory: UowFactory, clock: Clock, *, config: IncidentConfig) -> Counter[str]:
@@ -43,7 +44,10 @@ def open_from_flags(uow_factory: UowFactory, clock: Clock, *, config: IncidentCo
         candidates = uow.incidents.flag_candidates(kinds=AUTO_OPEN_KINDS, limit=config.batch * 50)
         for candidate in candidates:
             outcome[_open_one(uow, candidate, config=config, now=now)] += 1
+        outcome["severity_raised"] += _follow_flag_severity(uow, config=config, now=now)
         uow.commit()
+    if not outcome["severity_raised"]:
+        del outcome["severity_raised"]
     return outcome
 
 
@@ -71,6 +75,21 @@ def _open_one(
         uow, incident, events, order_id=order.order_id, risk_flag_id=candidate.flag_id, config=config, now=now
     )
     return "opened"
+
+
+def _follow_flag_severity(uow: IncidentUnitOfWork, *, config: IncidentConfig, now: datetime) -> int:
+    """Raise a case's severity when its flag has grown worse (days pass); never lower it."""
+    raised = 0
+    for ref, flag_severity in uow.incidents.flag_severities():
+        target = _FROM_FLAG_SEVERITY.get(flag_severity)
+        if target is None:
+            continue
+        incident = uow.incidents.get(ref)
+        events = domain.raise_severity(incident, target, actor=DETECTOR, now=now, reason="risk flag severity")
+        if events:
+            record(uow, incident, events, config=config, now=now)
+            raised += 1
+    return raised
 
 
 def run_sla_timers(uow_factory: UowFactory, clock: Clock, *, config: IncidentConfig) -> Counter[str]:

@@ -362,6 +362,15 @@ class SqlIncidentStore:
         )
         return new
 
+    def flag_severities(self) -> list[tuple[str, str]]:
+        query = (
+            select(IncidentRow.ref, RiskFlagRow.severity)
+            .join(RiskFlagRow, RiskFlagRow.id == IncidentRow.risk_flag_id)
+            .where(IncidentRow.open_order_id.is_not(None), RiskFlagRow.severity != IncidentRow.severity)
+            .order_by(IncidentRow.id)
+        )
+        return [(ref, severity) for ref, severity in self.session.execute(query)]
+
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
         query = (
             select(IncidentRow)
