@@ -55,7 +55,19 @@ def _worker(url: str, data_dir: Path, smtp_port: int, threads: int) -> subproces
     }
     with (data_dir / "worker.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "orderwatch", "worker", "--threads", str(threads), "--batch", "100"],
+            # --no-jobs: the messaging path alone (detectors and other jobs run in another worker
+            # process in such a deployment; in this one they would share the GIL).
+            [
+                sys.executable,
+                "-m",
+                "orderwatch",
+                "worker",
+                "--threads",
+                str(threads),
+                "--batch",
+                "100",
+                "--no-jobs",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -18,7 +18,7 @@ from orderwatch.adapters.mail.smtp import message_id
 from orderwatch.bootstrap import App
 from tests.notification_support import start_worker, store_emails, wait_for
 
-COUNT = 300
+COUNT = 600
 THREADS = 2
 
 
@@ -36,7 +36,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(app: App, tmp_path: 
 
     with LocalMailbox() as mailbox:
         first = start_worker(app, tmp_path, smtp_port=mailbox.port, threads=THREADS)
-        wait_for(lambda: len(mailbox.handler.snapshot()[0]) >= COUNT // 3, timeout=60, what="a third sent")
+        wait_for(lambda: len(mailbox.handler.snapshot()[0]) >= COUNT // 4, timeout=60, what="a quarter sent")
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
         killed_at = len(mailbox.handler.snapshot()[0])

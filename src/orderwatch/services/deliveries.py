@@ -18,7 +18,9 @@ The guarantee, exactly:
   ``Idempotency-Key`` and identical body; SMS gateway field), so a receiver that
   de-duplicates — the demo mailbox, the shop's webhook verifier — sees it exactly once.
   A channel that is slower than the lease could also be re-sent; senders' time-outs are
-  therefore shorter than the lease (settings check it).
+  therefore shorter than the lease (settings check it). On PostgreSQL the marks do not wait
+  for the WAL flush (``adapters/db/notifications.py``): only a database-server crash in that
+  instant widens the re-send window, with the same idempotency key.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ from orderwatch.entrypoints.worker.runner import Worker
 def worker(
     threads: int = typer.Option(0, help="Sending threads (0: ORDERWATCH_WORKER_THREADS)"),
     batch: int = typer.Option(50, help="Messages a sending thread leases at a time"),
+    jobs: bool = typer.Option(
+        True, "--jobs/--no-jobs", help="Also run the scheduled jobs (detectors, SLA...)"
+    ),
 ) -> None:
     """Run scheduled jobs, plan messages from the outbox and send them; stop on SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -25,6 +28,7 @@ def worker(
         threads=threads or settings.worker_threads,
         poll_seconds=settings.worker_poll_seconds,
         batch=batch,
+        run_jobs=jobs,
     )
     runner.install_signal_handlers()
     typer.echo(f"worker {runner.holder}: {runner.threads} sending threads; Ctrl-C or SIGTERM stops it")

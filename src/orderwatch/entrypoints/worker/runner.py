@@ -37,9 +37,20 @@ class Worker:
     """One worker process's loop; ``stop()`` (or a signal) ends it gracefully."""
 
     def __init__(
-        self, app: App, *, senders: SendersFactory, threads: int, poll_seconds: float, batch: int = 50
+        self,
+        app: App,
+        *,
+        senders: SendersFactory,
+        threads: int,
+        poll_seconds: float,
+        batch: int = 50,
+        run_jobs: bool = True,
     ):
         self.app = app
+        # Jobs and messages share the GIL: a deployment may run jobs in one worker process and
+        # the outbox/sending in others (``orderwatch worker --no-jobs``) so a long detector run
+        # never delays a customer message.
+        self.run_jobs = run_jobs
         self.senders = senders
         self.threads = max(threads, 1)
         self.poll = poll_seconds
@@ -64,7 +75,7 @@ class Worker:
         jobs.load_all()
         # Scheduled jobs (detectors, SLA timers, scoring) may take seconds: they get their own
         # thread so that the outbox keeps flowing while they run.
-        threads = [threading.Thread(target=self._jobs_loop, name="jobs")]
+        threads = [threading.Thread(target=self._jobs_loop, name="jobs")] if self.run_jobs else []
         threads += [threading.Thread(target=self._send_loop, name=f"send-{i}") for i in range(self.threads)]
         for thread in threads:
             thread.start()
