@@ -134,6 +134,12 @@ def test_batch_gives_per_item_results_in_request_order(api: Api, tracking: str) 
     }
     assert api.count(TrackingEventRow) == 3
     assert api.get("/orders/o-1").json()["shipments"][0]["status"] == "out_for_delivery"
+    # every refused item is kept, the unparsable ones too, with what was sent
+    kept = api.get("/rejects", {"kind": "tracking_event"}).json()["items"]
+    assert sorted(r["reason"].split(":")[0] for r in kept) == ["occurred_at", "status", "tracking_number"]
+    unparsable = next(r for r in kept if r["reason"].startswith("status"))
+    assert unparsable["payload"]["status"] == "teleported"
+    assert unparsable["reference"] == tracking
 
 
 def test_batch_of_5000_is_accepted_and_5001_refused(api: Api, tracking: str) -> None:

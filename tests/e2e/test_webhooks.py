@@ -340,7 +340,11 @@ def test_signed_but_unreadable_body_is_422_naming_the_field(
         message,
         [message],
     )
-    assert (hooks.count(TrackingEventRow), hooks.count(RejectedItemRow)) == (0, 0)
+    # nothing stored as tracking data; the signed body is kept for inspection
+    assert (hooks.count(TrackingEventRow), hooks.count(RejectedItemRow)) == (0, 1)
+    with hooks.app.session_factory() as session:
+        kept = session.scalars(select(RejectedItemRow)).one()
+    assert (kept.source, kept.kind, kept.reason) == (source.value, "webhook", message)
 
 
 def test_partly_bad_delivery_stores_the_good_events_and_names_the_bad(hooks: Hooks) -> None:
@@ -352,6 +356,11 @@ def test_partly_bad_delivery_stores_the_good_events_and_names_the_bad(hooks: Hoo
     assert body["problems"] == [
         "msg.checkpoints[0].checkpoint_time: is not an ISO-8601 date-time (got 'yesterday')"
     ]
+    with hooks.app.session_factory() as session:
+        kept = session.scalars(select(RejectedItemRow)).one()
+    assert (kept.source, kept.kind) == ("aftership", "webhook")
+    assert kept.reason == body["problems"][0]
+    assert "yesterday" in kept.payload["body"]
 
 
 def test_unknown_source_is_404(hooks: Hooks) -> None:

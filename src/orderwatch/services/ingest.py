@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from orderwatch.domain.commands import (
     EventOutcome,
@@ -593,6 +593,35 @@ def _partition(
                 outcomes.append(ItemOutcome(index, REJECTED, reference_of(item), reason))
             uow.commit()
     return outcomes, valid
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An input refused before it became a command (unparsable batch item, bad webhook body)."""
+
+    source: str
+    kind: str
+    reason: str
+    payload: Any
+    reference: str | None = None
+
+
+def record_unreadable(uow: UnitOfWork, items: Sequence[Unreadable], *, clock: Clock) -> None:
+    """Keep inputs refused at the boundary with the other rejected items (one transaction)."""
+    if not items:
+        return
+    now = clock.now()
+    with uow:
+        for item in items:
+            uow.rejects.add(
+                source=item.source,
+                kind=item.kind,
+                reference=item.reference[:200] if item.reference else None,
+                reason=item.reason,
+                payload=item.payload,
+                now=now,
+            )
+        uow.commit()
 
 
 def summarize(outcomes: Iterable[EventOutcome | ItemOutcome]) -> dict[str, int]:

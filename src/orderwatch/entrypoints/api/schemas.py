@@ -46,7 +46,7 @@ from orderwatch.domain.commands import (
 )
 from orderwatch.domain.orders import OrderMilestone, OrderStatus
 from orderwatch.domain.shipments import ShipmentStatus
-from orderwatch.services.ingest import REJECTED, ItemOutcome
+from orderwatch.services.ingest import REJECTED, ItemOutcome, Unreadable
 
 SOURCE = "api"
 MAX_EVENTS_PER_BATCH = 5000
@@ -207,9 +207,10 @@ class TrackingEventIn(_Input):
 
 @dataclass(frozen=True, slots=True)
 class ItemProblem:
-    """A batch item that could not be parsed; ``reason`` names the field."""
+    """A batch item that could not be parsed; ``reason`` names the field, ``raw`` is the item."""
 
     reason: str
+    raw: Any = None
 
 
 def describe_error(error: ValidationError) -> str:
@@ -224,7 +225,7 @@ def _lenient(adapter: TypeAdapter[Any]) -> WrapValidator:
         try:
             return adapter.validate_python(value)
         except ValidationError as error:
-            return ItemProblem(describe_error(error))
+            return ItemProblem(describe_error(error), value)
 
     return WrapValidator(validate)
 
@@ -241,6 +242,24 @@ class OrderBatchIn(BaseModel):
 
 class EventBatchIn(BaseModel):
     events: list[LenientEvent] = Field(max_length=MAX_EVENTS_PER_BATCH)
+
+
+def unreadable_items(items: Sequence[Any], *, source: str, kind: str, reference_key: str) -> list[Unreadable]:
+    """The items of a batch that could not be parsed, as the ingestion service keeps them."""
+    found = []
+    for item in items:
+        if isinstance(item, ItemProblem):
+            reference = item.raw.get(reference_key) if isinstance(item.raw, dict) else None
+            found.append(
+                Unreadable(
+                    source=source,
+                    kind=kind,
+                    reason=item.reason,
+                    payload=item.raw,
+                    reference=reference if isinstance(reference, str) else None,
+                )
+            )
+    return found
 
 
 def split_items(items: Sequence[_T | ItemProblem]) -> tuple[list[int], list[_T], dict[int, str]]:

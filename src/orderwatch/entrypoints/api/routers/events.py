@@ -14,13 +14,15 @@ from orderwatch.entrypoints.api.deps import AppDep
 from orderwatch.entrypoints.api.idempotency import IdempotentRoute
 from orderwatch.entrypoints.api.rendering import ERROR_RESPONSES, item_response
 from orderwatch.entrypoints.api.schemas import (
+    SOURCE,
     EventBatchIn,
     EventBatchOut,
     EventResultOut,
     TrackingEventIn,
     split_items,
+    unreadable_items,
 )
-from orderwatch.services.ingest import ingest_events
+from orderwatch.services.ingest import ingest_events, record_unreadable
 
 router = APIRouter(route_class=IdempotentRoute, responses=ERROR_RESPONSES)
 
@@ -38,4 +40,8 @@ def post_events(batch: EventBatchIn, application: AppDep, _: EventsWrite) -> Eve
     positions, events, problems = split_items(batch.events)
     commands = [event.to_command() for event in events]
     outcomes = ingest_events(application.uow(), commands, clock=application.clock) if commands else []
+    unreadable = unreadable_items(
+        batch.events, source=SOURCE, kind="tracking_event", reference_key="tracking_number"
+    )
+    record_unreadable(application.uow(), unreadable, clock=application.clock)
     return EventBatchOut.build(positions, outcomes, problems)

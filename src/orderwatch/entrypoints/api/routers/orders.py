@@ -17,6 +17,7 @@ from orderwatch.entrypoints.api.deps import AppDep, ReadSessionDep
 from orderwatch.entrypoints.api.idempotency import IdempotentRoute
 from orderwatch.entrypoints.api.rendering import ERROR_RESPONSES, item_response
 from orderwatch.entrypoints.api.schemas import (
+    SOURCE,
     ItemResultOut,
     OrderBatchIn,
     OrderBatchOut,
@@ -27,8 +28,9 @@ from orderwatch.entrypoints.api.schemas import (
     OrderListQuery,
     OrderSummaryOut,
     split_items,
+    unreadable_items,
 )
-from orderwatch.services.ingest import ingest_orders
+from orderwatch.services.ingest import ingest_orders, record_unreadable
 
 router = APIRouter(route_class=IdempotentRoute, responses=ERROR_RESPONSES)
 
@@ -46,6 +48,8 @@ def post_orders(batch: OrderBatchIn, application: AppDep, _: OrdersWrite) -> Ord
     positions, orders, problems = split_items(batch.orders)
     commands = [order.to_command(order.ref) for order in orders]
     outcomes = ingest_orders(application.uow(), commands, clock=application.clock) if commands else []
+    unreadable = unreadable_items(batch.orders, source=SOURCE, kind="order", reference_key="ref")
+    record_unreadable(application.uow(), unreadable, clock=application.clock)
     return OrderBatchOut.build(positions, outcomes, problems)
 
 

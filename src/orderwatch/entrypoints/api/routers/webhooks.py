@@ -47,7 +47,7 @@ from orderwatch.bootstrap import App
 from orderwatch.domain.commands import EventOutcome, RecordTrackingEvent
 from orderwatch.entrypoints.api.batching import EventBatcher
 from orderwatch.entrypoints.api.errors import ErrorCode, error_body
-from orderwatch.services.ingest import ingest_events, summarize
+from orderwatch.services.ingest import Unreadable, ingest_events, record_unreadable, summarize
 
 router = APIRouter()
 
@@ -141,11 +141,28 @@ async def receive_webhook(source: str, request: Request) -> JSONResponse:
         events, problems = HANDLERS[kind](request.headers, body, secrets, application)
     except BadSignature as error:
         return _error(kind, ErrorCode.bad_signature, str(error), None, status_code=401)
+    if problems:
+        # Signed, so from the sender: what could not be read is kept for inspection.
+        await run_in_threadpool(_keep_unreadable, application, kind, body, problems)
     if not events and problems:
         return _error(kind, ErrorCode.invalid, problems[0], problem_field(problems[0]), status_code=422,
                       problems=problems)
     outcomes = await event_batcher(api).submit(events)
     return JSONResponse(_success(kind, outcomes, problems))
+
+
+MAX_KEPT_BODY = 65_536
+
+
+def _keep_unreadable(application: App, kind: WebhookSource, body: bytes, problems: list[str]) -> None:
+    text = body[:MAX_KEPT_BODY].decode("utf-8", errors="replace")
+    item = Unreadable(
+        source=kind.value,
+        kind="webhook",
+        reason="; ".join(problems),
+        payload={"body": text, "truncated": len(body) > MAX_KEPT_BODY},
+    )
+    record_unreadable(application.uow(), [item], clock=application.clock)
 
 
 def event_batcher(api: FastAPI) -> EventBatcher:
