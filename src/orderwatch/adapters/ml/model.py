@@ -23,7 +23,10 @@ from orderwatch.adapters.ml.features import History, Stage, Vocabulary, build
 from orderwatch.domain.risk import Fact, ReasonCode, top_reasons
 
 CATEGORICAL = ("customer_region", "seller_region")
-CALIBRATION_DAYS = (75.0, 21.0)  # the held-out slice: orders bought 75 to 21 days before the cut-off
+# Orders bought in the last MATURITY_DAYS before the cut-off are left out of training: only their
+# fast deliveries are known yet, and learning from those alone would bias every estimate short.
+MATURITY_DAYS = 35.0
+CALIBRATION_DAYS = (95.0, MATURITY_DAYS)  # the held-out slice: bought 95 to 35 days before the cut-off
 P90 = 0.9
 MAX_CATEGORIES = 250  # gradient boosting bins categories; rarer regions beyond this count as missing
 
@@ -250,10 +253,14 @@ def _lane_keys(matrix: pd.DataFrame) -> np.ndarray:
 
 
 def known_outcomes(frame: pd.DataFrame, until: float) -> pd.DataFrame:
-    """Orders whose delivery was known before ``until``: the only rows training may use."""
+    """Orders whose delivery was known before ``until``: the only rows training may use.
+
+    Of those, only orders bought at least ``MATURITY_DAYS`` before ``until`` (see the constant).
+    """
     delivered = frame["delivered"].to_numpy(dtype=float)
     purchased = frame["purchased"].to_numpy(dtype=float)
-    return frame[(delivered < until) & (delivered >= purchased) & (frame["status"] == "delivered")]
+    mature = purchased < until - MATURITY_DAYS
+    return frame[mature & (delivered < until) & (delivered >= purchased) & (frame["status"] == "delivered")]
 
 
 def train(
@@ -322,7 +329,7 @@ def _held_out_residuals(
 ) -> np.ndarray:
     """Log-day residuals of a model fitted on older orders, on a time-held-out slice.
 
-    The slice is the orders bought 75 to 21 days before the cut-off: nearly all of them were
+    The slice is the orders bought 95 to 35 days before the cut-off: nearly all of them were
     delivered by then, so it is not biased toward fast deliveries, and none of them was seen
     by the model that scores it.
     """
