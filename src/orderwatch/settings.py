@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     webhook_replay_window_seconds: int = Field(
         300, description="Signed webhooks older or newer than this (by their timestamp) are refused"
     )
+    idempotency_retention_hours: int = Field(
+        24, ge=1, description="How long the first answer to an Idempotency-Key is kept for retries"
+    )
     stale_after_hours: int = Field(
         120, description="A parcel in transit with no scan for this long is stalled (ANCHORS §6: 5 days)"
     )

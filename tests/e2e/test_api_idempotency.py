@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from orderwatch.adapters.clock import SimulatedClock
 from orderwatch.adapters.db.tables import (
     IdempotencyKeyRow,
     OrderRow,
@@ -160,3 +161,27 @@ def test_without_a_key_the_same_event_and_order_are_still_stored_once(api: Api, 
     assert api.count(TrackingEventRow) == 1
     assert api.count(OrderRow) == 1
     assert api.count(IdempotencyKeyRow) == 0
+
+
+def test_answers_past_their_retention_are_purged_by_the_worker_job(app: App, clock: SimulatedClock) -> None:
+    """ORDERWATCH_IDEMPOTENCY_RETENTION_HOURS (24 h): older answers go, newer ones stay."""
+    from orderwatch.adapters.db.idempotency import SqlIdempotencyStore
+    from orderwatch.entrypoints.worker.jobs import JOBS, load_all
+    from orderwatch.entrypoints.worker.maintenance_jobs import purge_idempotency_keys
+
+    store = SqlIdempotencyStore(app.session_factory, clock=clock)
+    for n in range(7):  # one answer every 6 hours: 0 h, 6 h ... 36 h
+        store.remember(principal="key:1", key=f"k{n}", request_hash="h", status_code=200, body={"n": n})
+        clock.advance(timedelta(hours=6))
+    # now = 42 h: answers stored at 0, 6, 12 h are older than 24 h
+    removed = store.purge(older_than=timedelta(hours=24), batch=2)
+
+    assert removed == 3
+    assert store.find(principal="key:1", key="k2") is None
+    kept = store.find(principal="key:1", key="k3")
+    assert kept is not None
+    assert kept.body == {"n": 3}
+    clock.advance(timedelta(hours=100))
+    assert purge_idempotency_keys(app) == 4
+    load_all()
+    assert JOBS["idempotency_purge"].run is purge_idempotency_keys

@@ -14,15 +14,20 @@ Two attempts racing each other both run (the ingestion service deduplicates what
 
 The answer is stored in its own transaction, after the service committed: should the process
 die in between, the retry runs again, which the service's deduplication makes harmless.
+
+Stored answers are kept for ``ORDERWATCH_IDEMPOTENCY_RETENTION_HOURS`` (24 h, as Stripe keeps
+its keys), then the worker's ``idempotency_purge`` job deletes them: a retry later than that
+runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderwatch.adapters.db.dialect import insert_for
@@ -91,6 +96,30 @@ class SqlIdempotencyStore:
             stored = self._find(session, principal=principal, key=key)
         assert stored is not None, "the row was inserted or already present in this transaction"
         return stored, inserted
+
+    def purge(self, *, older_than: timedelta, batch: int = 5_000) -> int:
+        """Delete answers stored more than ``older_than`` ago, ``batch`` rows per transaction.
+
+        Rows are written in time order, so the oldest sit at the lowest ids: walking the primary
+        key needs no index on the time.
+        """
+        cutoff = self._clock.now() - older_than
+        removed = 0
+        while True:
+            with self._session_factory.begin() as session:
+                ids = list(
+                    session.scalars(
+                        select(IdempotencyKeyRow.id)
+                        .where(IdempotencyKeyRow.created_at < cutoff)
+                        .order_by(IdempotencyKeyRow.id)
+                        .limit(batch)
+                    )
+                )
+                if ids:
+                    session.execute(delete(IdempotencyKeyRow).where(IdempotencyKeyRow.id.in_(ids)))
+            removed += len(ids)
+            if len(ids) < batch:
+                return removed
 
     @staticmethod
     def _find(session: Session, *, principal: str, key: str) -> StoredResponse | None:
