@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = Field(
         60, description="How long a worker holds claimed messages; longer than the channel time-out"
     )
-    worker_threads: int = Field(4, description="Sending threads per worker process")
+    worker_threads: int = Field(8, description="Sending threads per worker process")
     worker_poll_seconds: float = Field(0.5, description="Idle worker pause between looks at the database")
     notification_rules: str = Field(
         "{}",
