@@ -185,3 +185,17 @@ def test_a_stall_opens_a_case_only_well_beyond_the_lane_gap(severity_case: RiskS
     )
 
     assert (decision is not None) is opens
+
+
+def test_a_promise_missed_before_hand_over_is_the_shops_delay() -> None:
+    promised = NOW - timedelta(days=5)
+
+    never_shipped = decide(
+        flag(RiskFlagKind.promise_passed), promised_at=promised, now=NOW, policy=POLICY, handed_over=False
+    )
+    in_transit = decide(flag(RiskFlagKind.promise_passed), promised_at=promised, now=NOW, policy=POLICY)
+
+    assert never_shipped is not None
+    assert never_shipped.cause is Cause.supplier_delay
+    assert in_transit is not None
+    assert in_transit.cause is Cause.logistics_delay

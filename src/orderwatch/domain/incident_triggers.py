@@ -17,7 +17,7 @@ case and with which cause and severity:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from orderwatch.domain.causes import Cause
@@ -61,13 +61,25 @@ class OpenDecision:
 
 
 def decide(
-    flag: RiskFlag, *, promised_at: datetime | None, now: datetime, policy: AutoOpenPolicy
+    flag: RiskFlag,
+    *,
+    promised_at: datetime | None,
+    now: datetime,
+    policy: AutoOpenPolicy,
+    handed_over: bool = True,
 ) -> OpenDecision | None:
-    """Whether ``flag`` opens an incident at ``now``; ``None`` means not (yet)."""
+    """Whether ``flag`` opens an incident at ``now``; ``None`` means not (yet).
+
+    A promise missed before the carrier ever had the parcel is the shop's (or its supplier's)
+    delay, not the carrier's: the cause says so, and with it the party at fault (D5, U6).
+    """
     if not flag.is_open:
         return None
     if flag.kind is RiskFlagKind.promise_passed:
-        return _promise_passed(flag, promised_at=promised_at, now=now, policy=policy)
+        decision = _promise_passed(flag, promised_at=promised_at, now=now, policy=policy)
+        if decision is not None and flag.cause is None and not handed_over:
+            return replace(decision, cause=Cause.supplier_delay)
+        return decision
     if flag.kind is RiskFlagKind.stalled:
         if _FROM_FLAG[flag.severity].rank < _FROM_FLAG[policy.stalled_min_severity].rank:
             return None

@@ -55,7 +55,13 @@ def _open_one(
     uow: IncidentUnitOfWork, candidate: FlagCandidate, *, config: IncidentConfig, now: datetime
 ) -> str:
     order = candidate.order
-    decision = decide(candidate.flag, promised_at=order.promised_at, now=now, policy=config.auto_open)
+    decision = decide(
+        candidate.flag,
+        promised_at=order.promised_at,
+        now=now,
+        policy=config.auto_open,
+        handed_over=order.handed_over,
+    )
     if decision is None:
         return "not_an_incident"  # not (yet): e.g. a promise within the grace days
     if uow.incidents.active_ref_for_order(order.order_id) is not None:

@@ -26,6 +26,7 @@ class OrderForIncident:
     order_id: int
     facts: IncidentFacts
     promised_at: datetime | None
+    handed_over: bool = True  # the carrier has the parcel
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,7 @@ class SqlIncidentStore:
             OrderRow.id,
             OrderRow.ref,
             OrderRow.promised_at,
+            OrderRow.handed_over_at,
             OrderRow.value_cents,
             OrderRow.carrier_code,
             OrderRow.origin_region,
@@ -183,7 +184,7 @@ class SqlIncidentStore:
             tracking_number=tracking.get(row.id),
             order_value_cents=row.value_cents or 0,
         )
-        return OrderForIncident(row.id, facts, row.promised_at)
+        return OrderForIncident(row.id, facts, row.promised_at, handed_over=row.handed_over_at is not None)
 
     def _tracking_numbers(self, order_ids: Sequence[int]) -> dict[int, str]:
         """The latest shipment's tracking number per order."""
