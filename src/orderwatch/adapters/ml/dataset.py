@@ -72,8 +72,13 @@ def load_orders(session: Session, *, order_ids: list[int] | None = None) -> pd.D
         return _empty()
     lines = _frame(session, _lines_query(order_ids))
     payments = _frame(session, _payments_query(order_ids))
-    places = _frame(session, select(ZipLocationRow.zip_prefix, ZipLocationRow.lat, ZipLocationRow.lng))
     frame = orders.merge(_aggregate_lines(lines), on="id", how="left").merge(payments, on="id", how="left")
+    places_query = select(ZipLocationRow.zip_prefix, ZipLocationRow.lat, ZipLocationRow.lng)
+    if order_ids is not None:  # a few orders: only their places, not the whole table
+        columns = [frame[c].dropna() for c in ("customer_zip", "seller_zip") if c in frame]
+        zips = {zip_prefix for column in columns for zip_prefix in column}
+        places_query = places_query.where(ZipLocationRow.zip_prefix.in_(sorted(zips)))
+    places = _frame(session, places_query)
     frame = _with_places(frame, places)
     for column in TIME_COLUMNS:
         frame[column] = _days(frame[column])
