@@ -24,6 +24,7 @@ from typing import TypeVar
 from orderwatch.domain.errors import ValidationFailed
 from orderwatch.services.ingest import ACCEPTED, REJECTED, ItemOutcome
 from orderwatch.services.ports import (
+    CarrierDetails,
     Clock,
     FeedbackData,
     PaymentData,
@@ -35,6 +36,8 @@ from orderwatch.services.ports import (
 from orderwatch.services.validation import check_aware, check_ref, payload
 
 MIN_SCORE, MAX_SCORE = 1, 5
+MAX_CARRIER_NAME = 200  # the width of carriers.name
+MAX_TRACKING_URL = 500  # the width of carriers.tracking_url_template
 _T = TypeVar("_T")
 
 
@@ -49,6 +52,19 @@ def _check_not_negative(field: str, value: int | None) -> None:
 def check_supplier(supplier: SupplierDetails) -> None:
     """Raise :class:`ValidationFailed` naming the first bad field of ``supplier``."""
     check_ref("ref", supplier.ref)
+
+
+def check_carrier(carrier: CarrierDetails) -> None:
+    """Raise :class:`ValidationFailed` naming the first bad field of ``carrier``."""
+    check_ref("code", carrier.code)
+    if not carrier.name.strip() or len(carrier.name) > MAX_CARRIER_NAME:
+        raise ValidationFailed("name", f"must be 1 to {MAX_CARRIER_NAME} characters", carrier.name)
+    template = carrier.tracking_url_template
+    if template is not None:
+        if not template.startswith(("https://", "http://")) or len(template) > MAX_TRACKING_URL:
+            raise ValidationFailed("tracking_url_template", "must be an http(s) URL", template)
+        if "{tracking_number}" not in template:
+            raise ValidationFailed("tracking_url_template", "must contain {tracking_number}", template)
 
 
 def check_product(product: ProductDetails) -> None:
@@ -105,6 +121,22 @@ def import_suppliers(
         clock=clock,
         source=source,
         write=lambda items: uow.master.upsert_suppliers(items),
+    )
+
+
+def import_carriers(
+    uow: UnitOfWork, carriers: Sequence[CarrierDetails], *, clock: Clock, source: str
+) -> list[ItemOutcome]:
+    """Create or update carriers' display names and tracking pages (one transaction)."""
+    return _upsert_plain(
+        uow,
+        carriers,
+        check_carrier,
+        lambda c: c.code,
+        "carrier",
+        clock=clock,
+        source=source,
+        write=lambda items: uow.master.upsert_carriers(items),
     )
 
 

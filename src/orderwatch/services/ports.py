@@ -140,7 +140,11 @@ class IngestStore(Protocol):
 
     def load_orders(self, order_ids: Iterable[int]) -> dict[int, OrderRecord]: ...
 
-    def load_shipment_states(self, order_ids: Iterable[int]) -> dict[int, list[ShipmentState]]: ...
+    def load_shipment_states(
+        self, order_ids: Iterable[int], *, except_shipments: Iterable[int] = ()
+    ) -> dict[int, list[ShipmentState]]:
+        """Every shipment state of ``order_ids`` except those of ``except_shipments``."""
+        ...
 
     def save_order_derivations(
         self, rows: Mapping[int, tuple[OrderStatus, datetime | None, datetime | None]], *, now: datetime
@@ -224,6 +228,15 @@ class UnitOfWork(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class CarrierDetails:
+    """A carrier as staff and customers see it: display name and public tracking page."""
+
+    code: str
+    name: str
+    tracking_url_template: str | None = None  # with ``{tracking_number}`` where the number goes
+
+
+@dataclass(frozen=True, slots=True)
 class SupplierDetails:
     """A supplier (seller) with where it ships from; ``ref`` is the shop's supplier id."""
 
@@ -273,6 +286,8 @@ class MasterDataStore(Protocol):
     """
 
     def upsert_suppliers(self, suppliers: Sequence[SupplierDetails]) -> int: ...
+
+    def upsert_carriers(self, carriers: Sequence[CarrierDetails]) -> int: ...
 
     def upsert_products(self, products: Sequence[ProductDetails]) -> int: ...
 

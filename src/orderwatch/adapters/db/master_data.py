@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.dialect import insert_for
 from orderwatch.adapters.db.tables import (
+    CarrierRow,
     FeedbackRow,
     PaymentRow,
     ProductRow,
@@ -25,6 +26,7 @@ from orderwatch.adapters.db.tables import (
     table_of,
 )
 from orderwatch.services.ports import (
+    CarrierDetails,
     FeedbackData,
     PaymentData,
     ProductDetails,
@@ -64,6 +66,14 @@ class SqlMasterDataStore:
             for s in latest.values()
         ]
         return self._upsert(table_of(SupplierRow), rows, keys=("ref",))
+
+    def upsert_carriers(self, carriers: Sequence[CarrierDetails]) -> int:
+        latest = {c.code: c for c in carriers}
+        rows = [
+            {"code": c.code, "name": c.name, "tracking_url_template": c.tracking_url_template}
+            for c in latest.values()
+        ]
+        return self._upsert(table_of(CarrierRow), rows, keys=("code",))
 
     def upsert_products(self, products: Sequence[ProductDetails]) -> int:
         latest = {p.ref: p for p in products}

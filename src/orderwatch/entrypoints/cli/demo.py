@@ -20,10 +20,12 @@ from orderwatch.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orderwatch.adapters.db.users import SqlUsers
 from orderwatch.adapters.security.passwords import hash_password
 from orderwatch.bootstrap import build_app
-from orderwatch.demo.generator import generate
+from orderwatch.demo.generator import SOURCE, generate
 from orderwatch.domain.roles import Role
 from orderwatch.entrypoints.cli.common import console, make_app, print_json
 from orderwatch.entrypoints.cli.simulation import kpi_summary, replay_json, run_replay
+from orderwatch.services.master_data import import_carriers
+from orderwatch.services.ports import CarrierDetails
 
 DEMO_PASSWORD = "orderwatch-demo"  # noqa: S105 - printed on purpose: a local demo's shared login
 DEMO_USERS = {
@@ -58,6 +60,8 @@ def demo(
     shop = generate(orders=orders, days=days, end=now, seed=seed)
     clock = SimulatedClock(shop.start)
     application = build_app(settings, clock=clock)
+    carriers = [CarrierDetails(c.code, c.name, c.url) for c in shop.carriers]
+    import_carriers(application.uow(), carriers, clock=clock, source=SOURCE)
     report, sink = run_replay(
         application, clock, shop.commands, quiet=as_json, label="replaying the demo shop"
     )
