@@ -199,3 +199,17 @@ def test_a_promise_missed_before_hand_over_is_the_shops_delay() -> None:
     assert never_shipped.cause is Cause.supplier_delay
     assert in_transit is not None
     assert in_transit.cause is Cause.logistics_delay
+
+
+def test_a_stall_is_dated_when_the_silence_passed_twice_the_lane_gap() -> None:
+    details = {"last_scan_at": (NOW - timedelta(days=6)).isoformat(), "usual_gap_hours": 48.0}
+    stalled = RiskFlag("o-1", RiskFlagKind.stalled, RiskSeverity.high, "silent", NOW, details=details)
+    bare = RiskFlag("o-1", RiskFlagKind.stalled, RiskSeverity.high, "silent", NOW - timedelta(hours=1))
+
+    dated = decide(stalled, promised_at=None, now=NOW, policy=POLICY)
+    undated = decide(bare, promised_at=None, now=NOW, policy=POLICY)
+
+    assert dated is not None
+    assert dated.detected_at == NOW - timedelta(days=2)
+    assert undated is not None
+    assert undated.detected_at == NOW - timedelta(hours=1)

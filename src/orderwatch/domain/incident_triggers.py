@@ -87,7 +87,7 @@ def decide(
             flag.cause or Cause.logistics_delay,
             _severity(flag, IncidentSeverity.medium),
             f"stalled: {flag.reason}",
-            flag.raised_at,
+            _stall_began(flag, now=now),
         )
     if flag.kind is RiskFlagKind.carrier_exception and flag.cause in EXCEPTION_CAUSES:
         floor = (
@@ -111,8 +111,20 @@ def _promise_passed(
     severe = late >= timedelta(days=policy.severe_after_days)
     floor = IncidentSeverity.high if severe else IncidentSeverity.medium
     summary = f"promise passed {late.days} days ago: {flag.reason}"
-    detected = max(flag.raised_at, since + timedelta(days=policy.promise_grace_days))
+    # The problem's own moment, not when a detector run noticed it (a first run over a backlog
+    # notices everything at once).
+    detected = since + timedelta(days=policy.promise_grace_days)
     return OpenDecision(flag.cause or Cause.logistics_delay, _severity(flag, floor), summary, detected)
+
+
+def _stall_began(flag: RiskFlag, *, now: datetime) -> datetime:
+    """When the silence passed twice the lane's usual gap (the detectors' ``high``), if they said."""
+    try:
+        last_scan = datetime.fromisoformat(str(flag.details["last_scan_at"]))
+        usual = timedelta(hours=float(flag.details["usual_gap_hours"]))
+    except (KeyError, TypeError, ValueError):
+        return flag.raised_at
+    return min(last_scan + 2 * usual, now)
 
 
 def _severity(flag: RiskFlag, floor: IncidentSeverity) -> IncidentSeverity:
