@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     webhook_replay_window_seconds: int = Field(
         300, description="Signed webhooks older or newer than this (by their timestamp) are refused"
     )
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        description="Largest HTTP request body accepted (a 5,000-event batch is about 1.5 MB); larger is 413",
+    )
     idempotency_retention_hours: int = Field(
         24, ge=1, description="How long the first answer to an Idempotency-Key is kept for retries"
     )

@@ -173,3 +173,22 @@ def test_rejects_list_filters_by_source_and_kind(api: Api, tracking: str) -> Non
     assert events[0]["received_at"] == "2018-03-01T12:00:00Z"
     assert other_source == []
     assert api.count(RejectedItemRow) == 3
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api: Api, tracking: str) -> None:
+    """ORDERWATCH_MAX_BODY_BYTES: a 413, nothing stored (the webhook route alike)."""
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from orderwatch.entrypoints.api.app import create_app
+
+    limited = api.app.settings.model_copy(update={"max_body_bytes": 4_096})
+    small = dataclasses.replace(api.app, settings=limited)
+    events = [event_body(tracking, "in_transit", T0 + timedelta(seconds=n)) for n in range(100)]
+    with TestClient(create_app(small)) as client:
+        batch = client.post("/api/v1/events/batch", json={"events": events}, headers=api.headers)
+        hook = client.post("/api/v1/webhooks/generic", content=b"x" * 5_000)
+
+    assert (batch.status_code, hook.status_code) == (413, 413)
+    assert api.count(TrackingEventRow) == 0

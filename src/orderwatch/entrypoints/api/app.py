@@ -38,6 +38,8 @@ def create_app(application: App | None = None) -> FastAPI:
         title="OrderWatch",
         version=__version__,
         description="Orders, shipments and tracking events from shops and carriers (D1).",
+        # Bodies are read into memory (signatures cover the raw bytes): bound them at the door.
+        max_body_size=application.settings.max_body_bytes,
     )
     api.state.orderwatch = application
     install_error_handlers(api)
@@ -67,8 +69,8 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(web_auth.router, include_in_schema=False)
     api.include_router(web_home.router, include_in_schema=False)
     api.include_router(web_orders.router, include_in_schema=False)
-    api.include_router(web_incidents.router, include_in_schema=False)
     api.include_router(web_risk.router, include_in_schema=False)
+    api.include_router(web_incidents.router, include_in_schema=False)
     api.include_router(web_tracking.router, include_in_schema=False)
     api.include_router(web_notifications.router, include_in_schema=False)
 
