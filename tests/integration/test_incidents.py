@@ -356,3 +356,21 @@ def test_a_case_follows_its_flag_when_the_flag_grows_worse(app: App, clock: Simu
     kinds = [r.kind for r in _rows(app, IncidentTimelineRow)]
     assert kinds[:2] == ["reported", "severity_raised"]
     assert "escalated" in kinds
+
+
+def test_a_deadline_reached_exactly_at_the_job_is_found_by_the_next_run(
+    app: App, clock: SimulatedClock
+) -> None:
+    (order_ref,) = _orders(app, 1)
+    report_undelivered(app.uow(), clock, config=CONFIG, order_ref=order_ref, actor="cs")
+    reported = clock.now()
+
+    clock.advance(timedelta(minutes=120))  # the assessment deadline, to the instant
+    at_deadline = run_sla_timers(app.uow, clock, config=CONFIG)
+    clock.advance(timedelta(minutes=1))
+    after = run_sla_timers(app.uow, clock, config=CONFIG)
+
+    assert at_deadline == {"checked": 1, "escalated": 1}  # the 75 % warning (at +90 min), not yet a breach
+    assert after == {"checked": 1, "escalated": 1}  # the breach: level 2
+    ledger = {(r.metric, r.kind): r.at for r in _rows(app, SlaLedgerRow)}
+    assert ledger[("assessment", "breached")] == reported + timedelta(minutes=120)

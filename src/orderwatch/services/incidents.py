@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, ledger
 from orderwatch.services.incident_ports import IncidentUnitOfWork
 from orderwatch.services.ports import Clock, OutboxMessage
 
+_TICK = timedelta(seconds=1)
 # Board precedence of clock states (ANCHORS §6: failed > paused > due > fulfilled).
 _PRECEDENCE = [
     SlaState.breached,
@@ -150,8 +151,11 @@ def sla_summary(incident: Incident, *, config: IncidentConfig, now: datetime) ->
         for moment in (r.warn_at, r.deadline)
         if moment is not None and moment >= now
     ]
-    next_check = min(upcoming) if upcoming and incident.is_active else None
-    return state.value, next_check
+    if not upcoming or not incident.is_active:
+        return state.value, None
+    # A deadline reached exactly now is breached one instant later: look again then, not now
+    # (a check due now would be picked up again by the same job run, forever).
+    return state.value, max(min(upcoming), now + _TICK)
 
 
 def open_incident(
