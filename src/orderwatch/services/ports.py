@@ -302,153 +302,6 @@ class MasterDataStore(Protocol):
     def upsert_zip_locations(self, locations: Sequence[ZipLocation]) -> int: ...
 
 
-# ------------------------------------------------------------------ risk flags (issue 4: D2, D10 in part)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenFlag:
-    """A flag that is open now, with what decides whether a new finding changes it."""
-
-    id: int
-    order_id: int
-    kind: RiskFlagKind
-    severity: RiskSeverity
-    cause: Cause | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class RaisedFlag:
-    """A flag that this transaction raised or raised again."""
-
-    id: int
-    order_id: int
-    order_ref: str
-    kind: RiskFlagKind
-    raised_at: datetime
-
-
-class RiskFlagStore(Protocol):
-    """Set-wise reads of open orders' facts and writes of ``risk_flags`` rows (caller's transaction).
-
-    Every read covers all open orders (not delivered, canceled or unavailable) in one statement.
-    """
-
-    def promise_facts(self, *, now: datetime) -> list[PromiseFacts]: ...
-
-    def scan_facts(self, *, quiet_since: datetime) -> list[ScanFacts]:
-        """Undelivered parcels in the carrier's hands whose last scan is before ``quiet_since``."""
-        ...
-
-    def exception_facts(self) -> list[ExceptionFacts]: ...
-
-    def dispatch_facts(self, *, now: datetime) -> list[DispatchFacts]: ...
-
-    def gap_samples(self, *, since: datetime, now: datetime) -> list[GapSample]:
-        """The gaps between consecutive scans of parcels delivered in ``(since, now]``."""
-        ...
-
-    def count_open_orders(self) -> int: ...
-
-    def open_flags(self, kinds: Sequence[RiskFlagKind]) -> list[OpenFlag]: ...
-
-    def raise_flags(self, findings: Sequence[Finding], *, now: datetime) -> list[RaisedFlag]:
-        """Insert, or re-open cleared rows; a row already open is left alone and not returned."""
-        ...
-
-    def update_flags(self, changes: Sequence[tuple[int, Finding]], *, now: datetime) -> int:
-        """Rewrite severity, cause, reason and details of open flags given as (flag id, finding)."""
-        ...
-
-    def clear_flags(self, flag_ids: Sequence[int], *, now: datetime) -> int: ...
-
-
-class RiskFlagUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that also reaches risk flags."""
-
-    @property
-    def risk_flags(self) -> RiskFlagStore: ...
-
-
-# ------------------------------------------------------------------ delay model (issue 4: D2)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPrediction:
-    """What the delay model says about one order at one stage (``domain.risk.PredictionStage``)."""
-
-    order_id: int
-    order_ref: str
-    stage: str
-    p_late: float
-    eta_p50_at: datetime
-    eta_p90_at: datetime
-    reasons: tuple[str, ...]
-    model_version: str
-
-
-class RiskModel(Protocol):
-    """The active delay model, reading the features it needs itself (``adapters/ml``)."""
-
-    @property
-    def version(self) -> str: ...
-
-    def score_open_orders(self, *, now: datetime, explain_above: float) -> list[OrderPrediction]:
-        """Every open order's prediction as of ``now``; reasons only where p_late ≥ ``explain_above``."""
-        ...
-
-    def score_orders(self, order_ids: Sequence[int], *, now: datetime) -> list[OrderPrediction]:
-        """Re-score a few orders (a new event arrived), with reasons."""
-        ...
-
-
-class PredictionStore(Protocol):
-    """The latest prediction per (order, stage), written in the caller's transaction."""
-
-    def save_predictions(self, predictions: Sequence[OrderPrediction], *, now: datetime) -> int: ...
-
-
-class PredictionUnitOfWork(RiskFlagUnitOfWork, Protocol):
-    """A unit of work that reaches predictions and risk flags."""
-
-    @property
-    def predictions(self) -> PredictionStore: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ModelVersionInfo:
-    """A stored model version and its evaluation figures."""
-
-    version: str
-    trained_until: datetime
-    n_train: int
-    metrics: Mapping[str, Any]
-    is_active: bool
-    created_at: datetime
-    activated_at: datetime | None = None
-
-
-class ModelRegistry(Protocol):
-    """Model versions with their serialized estimators; at most one is active."""
-
-    def add(self, info: ModelVersionInfo, blob: bytes) -> None: ...
-
-    def versions(self) -> list[ModelVersionInfo]: ...
-
-    def activate(self, version: str, *, now: datetime) -> bool:
-        """Make ``version`` the only active one; False when there is no such version."""
-        ...
-
-    def active(self) -> tuple[ModelVersionInfo, bytes] | None: ...
-
-
-class ModelUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that reaches the model registry."""
-
-    @property
-    def models(self) -> ModelRegistry: ...
-
-
 # ------------------------------------------------------------------ customer communication (issue 6: D4, U14)
 
 
@@ -588,6 +441,74 @@ class ChannelSender(Protocol):
     """Sends one message on one channel; raises to retry, :class:`PermanentFailure` to give up."""
 
     def send(self, message: OutgoingMessage) -> None: ...
+
+
+# ------------------------------------------------------------------ risk flags (issue 4: D2, D10 in part)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFlag:
+    """A flag that is open now, with what decides whether a new finding changes it."""
+
+    id: int
+    order_id: int
+    kind: RiskFlagKind
+    severity: RiskSeverity
+    cause: Cause | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedFlag:
+    """A flag that this transaction raised or raised again."""
+
+    id: int
+    order_id: int
+    order_ref: str
+    kind: RiskFlagKind
+    raised_at: datetime
+
+
+class RiskFlagStore(Protocol):
+    """Set-wise reads of open orders' facts and writes of ``risk_flags`` rows (caller's transaction).
+
+    Every read covers all open orders (not delivered, canceled or unavailable) in one statement.
+    """
+
+    def promise_facts(self, *, now: datetime) -> list[PromiseFacts]: ...
+
+    def scan_facts(self, *, quiet_since: datetime) -> list[ScanFacts]:
+        """Undelivered parcels in the carrier's hands whose last scan is before ``quiet_since``."""
+        ...
+
+    def exception_facts(self) -> list[ExceptionFacts]: ...
+
+    def dispatch_facts(self, *, now: datetime) -> list[DispatchFacts]: ...
+
+    def gap_samples(self, *, since: datetime, now: datetime) -> list[GapSample]:
+        """The gaps between consecutive scans of parcels delivered in ``(since, now]``."""
+        ...
+
+    def count_open_orders(self) -> int: ...
+
+    def open_flags(self, kinds: Sequence[RiskFlagKind]) -> list[OpenFlag]: ...
+
+    def raise_flags(self, findings: Sequence[Finding], *, now: datetime) -> list[RaisedFlag]:
+        """Insert, or re-open cleared rows; a row already open is left alone and not returned."""
+        ...
+
+    def update_flags(self, changes: Sequence[tuple[int, Finding]], *, now: datetime) -> int:
+        """Rewrite severity, cause, reason and details of open flags given as (flag id, finding)."""
+        ...
+
+    def clear_flags(self, flag_ids: Sequence[int], *, now: datetime) -> int: ...
+
+
+class RiskFlagUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches risk flags."""
+
+    @property
+    def risk_flags(self) -> RiskFlagStore: ...
 
 
 # ------------------------------------------------------------------ delay model (issue 4: D2)
