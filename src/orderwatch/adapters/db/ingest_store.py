@@ -7,6 +7,7 @@ statements per call, whatever the batch size.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -404,10 +405,16 @@ class SqlIngestStore:
         if not is_postgresql(self.session):
             # SQLite: the write lock is ours for the whole transaction, so what is stored now
             # is what a conflict would meet; the insert then takes the driver's fast path.
+            # One index probe per candidate (shipment, fingerprint) pair, whatever the history.
             wanted = {(e.shipment_id, e.fingerprint) for e in events}
+            pairs = func.json_each(json.dumps(sorted(wanted))).table_valued("value").alias("pairs")
             stored = self.session.execute(
-                select(table.c.shipment_id, table.c.fingerprint).where(
-                    next(matching(self.session, table.c.shipment_id, {sid for sid, _ in wanted}))
+                select(table.c.shipment_id, table.c.fingerprint)
+                .select_from(pairs)
+                .join(
+                    table,
+                    (table.c.shipment_id == func.json_extract(pairs.c.value, "$[0]"))
+                    & (table.c.fingerprint == func.json_extract(pairs.c.value, "$[1]")),
                 )
             )
             inserted = wanted - {(sid, fp) for sid, fp in stored}
