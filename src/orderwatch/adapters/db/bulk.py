@@ -89,7 +89,7 @@ def update_many(
 ) -> None:
     """Run the UPDATE that ``build(column)`` returns once per row of ``rows``.
 
-    ``types`` gives the SQL type of each parameter (the arrays are cast to it on PostgreSQL);
+    ``types`` gives the SQL type of each parameter (the recordset's column types on PostgreSQL);
     ``column(name)`` is the row's value of parameter ``name`` inside the statement.
     """
     if not rows:
@@ -124,7 +124,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _run(session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    if not getattr(statement, "_returning", ()) and _run_sqlite_driver(session, statement, rows):
+    # A count of 0 is an answer too (every row conflicted): only ``None`` means "not taken".
+    if not getattr(statement, "_returning", ()) and _run_sqlite_driver(session, statement, rows) is not None:
         return []
     returned: list[Any] = []
     for start in range(0, len(rows), BATCH_ROWS):
