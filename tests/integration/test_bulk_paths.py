@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text, update
 
 from orderwatch.adapters.db.bulk import insert_many_count, run_many
 from orderwatch.adapters.db.dialect import matching
@@ -157,6 +157,20 @@ def test_bulk_path_refuses_naive_datetimes(app: App) -> None:
            "next_attempt_at": START.replace(tzinfo=None), "created_at": START}
     with app.session_factory() as session, pytest.raises(Exception, match="naive datetime"):
         run_many(session, table.insert(), [row])
+
+
+def test_a_cached_statement_uses_each_statements_own_literal_values(app: App) -> None:
+    # The compiled form is reused for statements of the same shape; their literal values differ.
+    table = table_of(OutboxRow)
+    rows = [{"topic": "t", "idempotency_key": f"lit-{n}", "payload": {}, "status": "pending",
+             "attempts": 0, "next_attempt_at": START, "created_at": START} for n in range(3)]
+    with app.session_factory() as session:
+        run_many(session, table.insert(), rows)
+        for n, status in enumerate(["sent", "dead", "pending-again"]):
+            statement = update(table).where(table.c.idempotency_key == bindparam("key")).values(status=status)
+            assert run_many(session, statement, [{"key": f"lit-{n}"}]) == 1
+        stored = {k: v for k, v in session.execute(select(table.c.idempotency_key, table.c.status))}
+    assert stored == {"lit-0": "sent", "lit-1": "dead", "lit-2": "pending-again"}
 
 
 def test_matching_finds_every_value_of_a_long_list(app: App) -> None:
