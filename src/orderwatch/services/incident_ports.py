@@ -97,7 +97,7 @@ class IncidentStore(Protocol):
     def flag_candidates(self, *, kinds: Sequence[RiskFlagKind], limit: int) -> list[FlagCandidate]: ...
 
     def flag_severities(self) -> list[tuple[str, str]]:
-        """(case ref, its flag's current severity) for active cases opened from a flag that differs."""
+        """(case ref, its flag's current severity) for active cases opened from a flag now worse than them."""
         ...
 
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:

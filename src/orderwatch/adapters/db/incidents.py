@@ -9,9 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -128,11 +144,38 @@ def _state_columns(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _severity_rank(column: Any) -> Any:
+    """A severity column as its rank (low 0 … critical 3), for comparisons in SQL."""
+    return case({s.value: s.rank for s in IncidentSeverity}, value=column, else_=-1)
+
+
+@cache
+def _save_statement(columns: tuple[str, ...]) -> Update:
+    """``UPDATE incidents SET <columns> ... WHERE id = :id``, built once per column set.
+
+    The jobs save thousands of cases per replay; building and coercing a fresh ``values()``
+    each time cost more than the UPDATE itself. ``open_order_id`` follows ``order_id`` while
+    the case is active (the one-open-case-per-order guard) and is NULL otherwise.
+    """
+    table = table_of(IncidentRow)
+    values: dict[str, Any] = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns}
+    values["open_order_id"] = case((bindparam("v_active", type_=Boolean()), table.c.order_id), else_=null())
+    return update(table).where(table.c.id == bindparam("v_id")).values(values)
+
+
+_TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
+    table_of(IncidentTimelineRow).c.id, sort_by_parameter_order=True
+)
+
+
 class SqlIncidentStore:
     """Incident persistence inside the caller's session."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Who leads / is on call, per team and moment: asked once per escalation, constant
+        # within one transaction.
+        self._recipients: dict[tuple[Team, datetime], Recipients] = {}
 
     # ------------------------------------------------------------ orders and flags
 
@@ -312,36 +355,25 @@ class SqlIncidentStore:
     ) -> None:
         assert incident.id is not None
         values = _state_columns(incident)
-        if incident.status not in ACTIVE_STATES:
-            values["open_order_id"] = None
-        else:
-            values["open_order_id"] = (
-                select(IncidentRow.order_id).where(IncidentRow.id == incident.id).scalar_subquery()
-            )
-        # Core-style update: no ORM session synchronisation (the row is not kept in the session).
-        self.session.execute(
-            update(IncidentRow)
-            .where(IncidentRow.id == incident.id)
-            .values(**values, sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        values.update(sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
+        self.session.execute(_save_statement(tuple(values)), params)
 
     def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
         rows = [
-            IncidentTimelineRow(
-                incident_id=incident_id,
-                kind=e.kind,
-                at=e.at,
-                actor=e.actor,
-                from_status=e.from_status.value if e.from_status else None,
-                to_status=e.to_status.value if e.to_status else None,
-                detail=dict(e.detail),
-            )
+            {
+                "incident_id": incident_id,
+                "kind": e.kind,
+                "at": e.at,
+                "actor": e.actor,
+                "from_status": e.from_status.value if e.from_status else None,
+                "to_status": e.to_status.value if e.to_status else None,
+                "detail": dict(e.detail),
+            }
             for e in events
         ]
-        self.session.add_all(rows)
-        self.session.flush()
-        return [row.id for row in rows]
+        return list(self.session.scalars(_TIMELINE_INSERT, rows))
 
     def record_ledger(
         self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
@@ -355,19 +387,32 @@ class SqlIncidentStore:
             )
         }
         new = [e for e in entries if (e.metric.value, e.kind.value, _utc(e.at)) not in stored]
-        self.session.add_all(
-            SlaLedgerRow(
-                incident_id=incident_id, metric=e.metric.value, kind=e.kind.value, at=e.at, recorded_at=now
+        if new:
+            self.session.execute(
+                insert(table_of(SlaLedgerRow)),
+                [
+                    {
+                        "incident_id": incident_id,
+                        "metric": e.metric.value,
+                        "kind": e.kind.value,
+                        "at": e.at,
+                        "recorded_at": now,
+                    }
+                    for e in new
+                ],
             )
-            for e in new
-        )
         return new
 
     def flag_severities(self) -> list[tuple[str, str]]:
+        # Only flags worse than their case: a case is never made less severe, so the others
+        # would be loaded and left alone on every run.
         query = (
             select(IncidentRow.ref, RiskFlagRow.severity)
             .join(RiskFlagRow, RiskFlagRow.id == IncidentRow.risk_flag_id)
-            .where(IncidentRow.open_order_id.is_not(None), RiskFlagRow.severity != IncidentRow.severity)
+            .where(
+                IncidentRow.open_order_id.is_not(None),
+                _severity_rank(RiskFlagRow.severity) > _severity_rank(IncidentRow.severity),
+            )
             .order_by(IncidentRow.id)
         )
         return [(ref, severity) for ref, severity in self.session.execute(query)]
@@ -468,6 +513,12 @@ class SqlIncidentStore:
         )
 
     def recipients(self, team: Team, *, now: datetime) -> Recipients:
+        known = self._recipients.get((team, now))
+        if known is None:
+            known = self._recipients[(team, now)] = self._load_recipients(team, now=now)
+        return known
+
+    def _load_recipients(self, team: Team, *, now: datetime) -> Recipients:
         team_id = self.session.scalar(select(TeamRow.id).where(TeamRow.code == team.value))
         if team_id is None:
             return Recipients(team, (), ())
@@ -488,6 +539,7 @@ class SqlIncidentStore:
         return Recipients(team, tuple(leads), tuple(on_call))
 
     def set_team(self, team: Team, *, name: str, members: Sequence[tuple[str, bool]]) -> None:
+        self._recipients.clear()
         row = self.session.scalars(select(TeamRow).where(TeamRow.code == team.value)).first()
         if row is None:
             row = TeamRow(code=team.value, name=name)
@@ -498,6 +550,7 @@ class SqlIncidentStore:
         self.session.add_all(TeamMemberRow(team_id=row.id, username=u, is_lead=lead) for u, lead in members)
 
     def add_on_call(self, team: Team, *, username: str, starts_at: datetime, ends_at: datetime) -> None:
+        self._recipients.clear()
         team_id = self.session.scalar(select(TeamRow.id).where(TeamRow.code == team.value))
         if team_id is None:
             raise NotFound("team", team.value)
