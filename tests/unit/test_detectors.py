@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.detectors import (
@@ -13,6 +15,9 @@ from orderwatch.domain.detectors import (
     ExceptionFacts,
     GapSample,
     Lane,
+    LaneGap,
+    LaneGapLearner,
+    LaneGaps,
     PromiseFacts,
     ScanFacts,
     detect_carrier_exceptions,
@@ -77,6 +82,54 @@ def test_samples_outside_the_lookback_window_are_ignored() -> None:
         timedelta(hours=30),
         1,
     )
+
+
+_LANES = [("SP", "RJ"), ("SP", "AM"), ("MG", "RJ")]
+_DAYS = st.lists(  # per simulated day: (lane index, hours of silence, hours into the day) of new gaps
+    st.lists(st.tuples(st.integers(0, 2), st.integers(-2, 200), st.integers(1, 24)), max_size=12),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(days=_DAYS, lookback_days=st.integers(1, 8), minimum=st.integers(1, 4))
+def test_incremental_learning_equals_learning_from_scratch(
+    days: list[list[tuple[int, int, int]]], lookback_days: int, minimum: int
+) -> None:
+    # The detectors' job relearns day by day; it must give what one pass over the history gives.
+    rules = DetectorThresholds(
+        stall_min_samples=minimum, stall_quantile=0.9, lane_lookback=timedelta(days=lookback_days)
+    )
+    learner, history = LaneGapLearner(rules), []
+    for day, gaps in enumerate(days, start=1):
+        now = NOW + day * DAY
+        batch = [GapSample(now - DAY + timedelta(hours=at), _LANES[lane], h * 3600.0) for lane, h, at in gaps]
+        history += batch
+        learner.add(batch)
+        assert learner.learn(now) == _from_scratch(history, now=now, rules=rules)
+        assert learn_lane_gaps(history, now=now, thresholds=rules) == _from_scratch(
+            history, now=now, rules=rules
+        )
+
+
+def _from_scratch(history: list[GapSample], *, now: datetime, rules: DetectorThresholds) -> LaneGaps:
+    """The definition, computed the plain way: window, then nearest-rank quantile per lane."""
+    window = [s for s in history if now - rules.lane_lookback < s.delivered_at <= now and s.seconds >= 0]
+
+    def gap(values: list[float], basis: str) -> LaneGap:
+        seconds = quantile(values, rules.stall_quantile)
+        return LaneGap(max(timedelta(seconds=seconds), rules.stall_floor), len(values), basis)
+
+    by_lane = {lane: [s.seconds for s in window if s.lane == lane] for lane in {s.lane for s in window}}
+    everything = [s.seconds for s in window]
+    overall = (
+        gap(everything, "all_lanes")
+        if len(everything) >= rules.stall_min_samples
+        else LaneGap(rules.stall_default, len(everything), "default")
+    )
+    lanes = {lane: gap(v, "lane") for lane, v in by_lane.items() if len(v) >= rules.stall_min_samples}
+    return LaneGaps(learned_at=now, lanes=lanes, overall=overall)
 
 
 def test_quantile_is_nearest_rank() -> None:

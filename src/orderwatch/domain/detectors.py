@@ -24,7 +24,8 @@ running counts, so that a re-run a day later does not rewrite an unchanged flag 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left, insort
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -283,8 +284,12 @@ class LaneGaps:
 def quantile(values: list[float], q: float) -> float:
     """The nearest-rank ``q`` quantile of ``values`` (sorted in place); ``values`` must not be empty."""
     values.sort()
-    rank = max(1, ceil(q * len(values)))
-    return values[rank - 1]
+    return values[_rank(q, len(values))]
+
+
+def _rank(q: float, count: int) -> int:
+    """The 0-based index of the nearest-rank ``q`` quantile among ``count`` sorted values."""
+    return max(1, ceil(q * count)) - 1
 
 
 def learn_lane_gaps(
@@ -295,27 +300,63 @@ def learn_lane_gaps(
     A lane needs ``stall_min_samples`` gaps of its own; every threshold is at least
     ``stall_floor`` so that a fast lane does not flag a parcel after a few quiet hours.
     """
-    by_lane: dict[Lane, list[float]] = defaultdict(list)
-    everything: list[float] = []
-    oldest = now - thresholds.lane_lookback
-    for sample in samples:
-        if sample.seconds < 0 or not oldest < sample.delivered_at <= now:
-            continue  # out of the window, or a scan dated before its predecessor
-        by_lane[sample.lane].append(sample.seconds)
-        everything.append(sample.seconds)
+    learner = LaneGapLearner(thresholds)
+    learner.add(sample for sample in samples if sample.delivered_at <= now)
+    return learner.learn(now)
 
-    def gap(values: list[float], basis: str) -> LaneGap:
-        seconds = quantile(values, thresholds.stall_quantile)
-        return LaneGap(max(timedelta(seconds=seconds), thresholds.stall_floor), len(values), basis)
 
-    minimum = thresholds.stall_min_samples
-    overall = (
-        gap(everything, "all_lanes")
-        if len(everything) >= minimum
-        else LaneGap(thresholds.stall_default, len(everything), "default")
-    )
-    lanes = {lane: gap(values, "lane") for lane, values in by_lane.items() if len(values) >= minimum}
-    return LaneGaps(learned_at=now, lanes=lanes, overall=overall)
+class LaneGapLearner:
+    """:func:`learn_lane_gaps` kept up to date as time moves forward, without re-reading history.
+
+    The detectors relearn every day of a replay over half a year of gaps; sorting every lane's
+    gaps again each time was most of their cost. Here each lane keeps its gaps sorted, a new
+    gap is inserted where it belongs and a gap that leaves the look-back window is removed, so
+    a relearn costs what changed since the last one. Samples must be added in the order time
+    passes (each batch delivered after the previous ``learn``); :meth:`add` sorts a batch.
+    """
+
+    def __init__(self, thresholds: DetectorThresholds) -> None:
+        self.thresholds = thresholds
+        self._by_time: deque[GapSample] = deque()
+        self._by_lane: dict[Lane, list[float]] = defaultdict(list)
+        self._everything: list[float] = []
+
+    def add(self, samples: Iterable[GapSample]) -> None:
+        """Take in gaps of parcels delivered since the last :meth:`learn` (negative gaps are dropped)."""
+        for sample in sorted(samples, key=lambda s: s.delivered_at):
+            if sample.seconds < 0:
+                continue  # a scan dated before its predecessor
+            self._by_time.append(sample)
+            insort(self._by_lane[sample.lane], sample.seconds)
+            insort(self._everything, sample.seconds)
+
+    def learn(self, now: datetime) -> LaneGaps:
+        """The usual gaps as of ``now``, from the gaps delivered in the look-back window."""
+        oldest = now - self.thresholds.lane_lookback
+        while self._by_time and self._by_time[0].delivered_at <= oldest:
+            gone = self._by_time.popleft()
+            _remove_sorted(self._by_lane[gone.lane], gone.seconds)
+            _remove_sorted(self._everything, gone.seconds)
+        minimum = self.thresholds.stall_min_samples
+        overall = (
+            self._gap(self._everything, "all_lanes")
+            if len(self._everything) >= minimum
+            else LaneGap(self.thresholds.stall_default, len(self._everything), "default")
+        )
+        lanes = {
+            lane: self._gap(values, "lane")
+            for lane, values in self._by_lane.items()
+            if len(values) >= minimum
+        }
+        return LaneGaps(learned_at=now, lanes=lanes, overall=overall)
+
+    def _gap(self, ordered: list[float], basis: str) -> LaneGap:
+        seconds = ordered[_rank(self.thresholds.stall_quantile, len(ordered))]
+        return LaneGap(max(timedelta(seconds=seconds), self.thresholds.stall_floor), len(ordered), basis)
+
+
+def _remove_sorted(values: list[float], value: float) -> None:
+    del values[bisect_left(values, value)]
 
 
 def _lane_text(lane: Lane) -> str:

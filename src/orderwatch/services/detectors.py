@@ -26,7 +26,7 @@ from orderwatch.domain.detectors import (
     DETECTOR_KINDS,
     DetectorThresholds,
     Finding,
-    GapSample,
+    LaneGapLearner,
     LaneGaps,
     detect_carrier_exceptions,
     detect_dispatch_missed,
@@ -173,7 +173,7 @@ class DetectorJob:
     relearn_every: timedelta = timedelta(days=1)
     gaps: LaneGaps | None = None
     last_run: DetectorRun | None = None
-    samples: list[GapSample] = field(default_factory=list)
+    learner: LaneGapLearner | None = None
 
     def __call__(self, clock: Clock) -> DetectorRun:
         now = clock.now()
@@ -186,8 +186,10 @@ class DetectorJob:
         oldest = now - self.thresholds.lane_lookback
         # A clock moved back (a new replay) must not reuse samples from its future.
         incremental = self.gaps is not None and oldest <= self.gaps.learned_at <= now
-        since = self.gaps.learned_at if self.gaps is not None and incremental else oldest
-        kept = [sample for sample in self.samples if sample.delivered_at > oldest] if incremental else []
+        if self.learner is None or self.gaps is None or not incremental:
+            self.learner, since = LaneGapLearner(self.thresholds), oldest
+        else:
+            since = self.gaps.learned_at
         with self.uow_factory() as uow:
-            self.samples = kept + uow.risk_flags.gap_samples(since=since, now=now)
-        return learn_lane_gaps(self.samples, now=now, thresholds=self.thresholds)
+            self.learner.add(uow.risk_flags.gap_samples(since=since, now=now))
+        return self.learner.learn(now)
