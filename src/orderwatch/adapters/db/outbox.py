@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.bulk import insert_many_count
+from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due
 from orderwatch.adapters.db.tables import OutboxRow, table_of
 from orderwatch.services.ports import ClaimedMessage, OutboxMessage
@@ -48,13 +49,20 @@ class SqlOutbox:
         )
 
     def claim_due(self, *, now: datetime, limit: int) -> list[ClaimedMessage]:
+        # Columns, not ORM objects: a replay drains thousands of rows per run, and building and
+        # tracking an object per row cost more than reading it.
         query = (
-            select(OutboxRow)
+            select(
+                OutboxRow.id,
+                OutboxRow.topic,
+                OutboxRow.idempotency_key,
+                OutboxRow.payload,
+                OutboxRow.attempts,
+            )
             .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
             .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
             .limit(limit)
         )
-        rows = self.session.scalars(claim_due(self.session, query)).all()
         return [
             ClaimedMessage(
                 id=r.id,
@@ -63,14 +71,14 @@ class SqlOutbox:
                 payload=r.payload,
                 attempts=r.attempts,
             )
-            for r in rows
+            for r in self.session.execute(claim_due(self.session, query))
         ]
 
     def mark_sent(self, ids: Sequence[int], *, now: datetime) -> None:
-        if ids:
+        for clause in matching(self.session, OutboxRow.id, ids):
             self.session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id.in_(list(ids)))
+                .where(clause)
                 .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1, last_error=None)
             )
 
