@@ -98,7 +98,7 @@ def test_periodic_jobs_run_on_their_schedule_in_simulated_time() -> None:
     job = PeriodicJob("detector", timedelta(days=1), lambda clk: runs.append(clk.now()))
     commands = _orders([0, 60 * 30, 60 * 50, 60 * 100])  # 0 h, 30 h, 50 h, 100 h
 
-    replay(
+    report = replay(
         commands,
         uow_factory=NoUnitOfWork,
         clock=SimulatedClock(T0),
@@ -108,6 +108,9 @@ def test_periodic_jobs_run_on_their_schedule_in_simulated_time() -> None:
     )
 
     assert runs == [T0 + timedelta(hours=30), T0 + timedelta(hours=50), T0 + timedelta(hours=100)]
+    # where the time went: each command kind applied and each job that ran
+    assert set(report.seconds) == {"UpsertOrder", "detector"}
+    assert all(seconds >= 0 for seconds in report.seconds.values())
 
 
 def test_a_command_without_a_handler_is_an_error() -> None:

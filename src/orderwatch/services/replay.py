@@ -66,6 +66,8 @@ class ReplayReport:
     by_kind: Counter[str] = field(default_factory=Counter)
     results: Counter[str] = field(default_factory=Counter)
     jobs_run: Counter[str] = field(default_factory=Counter)
+    # Wall seconds spent applying each command kind and running each job: where a replay's time goes.
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 def windows(
@@ -138,8 +140,10 @@ def _apply(
         if handler is None:
             raise KeyError(f"no replay handler for {kind.__name__}")
         report.by_kind[kind.__name__] += len(items)
+        started = time.perf_counter()
         for outcome in handler(uow_factory(), items, clock):
             report.results[getattr(outcome, "result", "accepted")] += 1
+        report.seconds[kind.__name__] += time.perf_counter() - started
     if by_kind:
         raise KeyError(f"no replay handler for {', '.join(k.__name__ for k in by_kind)}")
 
@@ -151,7 +155,9 @@ def _run_due_jobs(jobs: Sequence[PeriodicJob], clock: Clock, report: ReplayRepor
             job.next_at = now + job.every
             continue
         if now >= job.next_at:
+            started = time.perf_counter()
             job.run(clock)
+            report.seconds[job.name] += time.perf_counter() - started
             report.jobs_run[job.name] += 1
             # Skip missed runs rather than replaying each one: a job sees the state "now".
             while job.next_at <= now:

@@ -97,5 +97,8 @@ def replay_json(report: ReplayReport, sink: RecordingSink) -> dict[str, Any]:
         "simulated_until": report.last_at,
         "wall_seconds": round(report.wall_seconds, 2),
         "jobs_run": dict(report.jobs_run),
+        "seconds_by_step": {
+            name: round(seconds, 2) for name, seconds in sorted(report.seconds.items(), key=lambda kv: -kv[1])
+        },
         "outbox_dispatched": dict(sink.by_topic),
     }
