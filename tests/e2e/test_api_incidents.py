@@ -46,7 +46,11 @@ def test_each_role_moves_only_its_own_steps(api: Api) -> None:
     assert move("resolve", LOGISTICS, resolution="delivered") == 200
     assert move("close", CS, root_cause="x") == 403
     assert move("close", LEAD) == 422  # root_cause is required
-    assert move("close", LEAD, root_cause="hub scan missing", lessons="scan at exit") == 200
+    assert move("close", LEAD, root_cause="hub scan missing") == 422  # so are lessons and follow-ups
+    assert (
+        move("close", LEAD, root_cause="hub scan missing", lessons="scan at exit", follow_ups="audit hub")
+        == 200
+    )
     assert move("assess", LEAD) == 409  # closed cases are reopened first
 
     detail = api.get(f"/incidents/{ref}").json()

@@ -77,6 +77,7 @@ ACTION = _choices(
     (Action.close, N_("Close"), GREY),
     (Action.cancel, N_("Cancel"), GREY),
     (Action.reopen, N_("Reopen"), AMBER),
+    (Action.delivered, N_("Parcel delivered"), GREEN),
 )
 TASK_KIND = _choices(
     (TaskKind.contact_customer, N_("Contact the customer"), GREEN),

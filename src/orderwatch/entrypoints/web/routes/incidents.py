@@ -180,7 +180,18 @@ async def incident_action(
 ) -> Response:
     _demand(user, ACTION_PERMISSIONS[action])
     form = await request.form()
-    names = ("severity", "cause", "note", "channel", "plan", "resolution", "root_cause", "lessons", "reason")
+    names = (
+        "severity",
+        "cause",
+        "note",
+        "channel",
+        "plan",
+        "resolution",
+        "root_cause",
+        "lessons",
+        "follow_ups",
+        "reason",
+    )
     arguments = {name: _field(form, name) for name in names if name in form}
     if action is Action.assess:
         arguments = {k: v for k, v in arguments.items() if v or k == "note"}
