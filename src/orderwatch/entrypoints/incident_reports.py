@@ -47,13 +47,17 @@ def labeller(language: str) -> tuple[Callable[[str], str], Callable[[str], str]]
 def render_report_html(report: PostIncidentReport, *, language: str, zone: ZoneInfo) -> str:
     """A standalone HTML document (it also opens from a file, without the server)."""
     _, label = labeller(language)
-    return environment(language).get_template("incidents/report_document.html").render(
-        report=report,
-        sections=SECTIONS,
-        label=label,
-        fmt=Formatter(locale=language, timezone=zone),
-        duration=views.duration,
-        language_tag=LANGUAGE_TAGS[language],
+    return (
+        environment(language)
+        .get_template("incidents/report_document.html")
+        .render(
+            report=report,
+            sections=SECTIONS,
+            label=label,
+            fmt=Formatter(locale=language, timezone=zone),
+            duration=views.duration,
+            language_tag=LANGUAGE_TAGS[language],
+        )
     )
 
 

@@ -74,9 +74,7 @@ class RemedyLedgerStore(Protocol):
         """Promised lead times (promise − purchase) of the shop's latest ``limit`` orders."""
         ...
 
-    def create_reshipment(
-        self, order_id: int, *, now: datetime, promised_at: datetime
-    ) -> tuple[int, str]:
+    def create_reshipment(self, order_id: int, *, now: datetime, promised_at: datetime) -> tuple[int, str]:
         """A new order for the same customer and lines, linked to ``order_id``; (id, ref)."""
         ...
 
@@ -98,4 +96,3 @@ class RemedyUnitOfWork(IncidentUnitOfWork, Protocol):
 
     @property
     def remedies(self) -> RemedyLedgerStore: ...
-

@@ -251,3 +251,20 @@ def case_of_claim(session: Session, claim_id: int) -> str | None:
         .join(CarrierClaimRow, CarrierClaimRow.incident_id == IncidentRow.id)
         .where(CarrierClaimRow.id == claim_id)
     )
+
+
+def claim_item(claim: CarrierClaimRow, incident_ref: str) -> dict[str, Any]:
+    """A claim as the API and the CLI list it."""
+    return {
+        "id": claim.id,
+        "incident": incident_ref,
+        "carrier": claim.carrier_code,
+        "status": claim.status,
+        "amount_claimed_cents": claim.amount_claimed_cents,
+        "amount_recovered_cents": claim.amount_recovered_cents,
+        "currency": claim.currency,
+        "carrier_reference": claim.carrier_reference,
+        "file_by": claim.file_by.isoformat(),
+        "filed_at": claim.filed_at.isoformat() if claim.filed_at else None,
+        "answer_due_at": claim.answer_due_at.isoformat() if claim.answer_due_at else None,
+    }

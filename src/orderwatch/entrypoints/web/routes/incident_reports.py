@@ -91,9 +91,7 @@ def report_html(
 
 
 @router.get("/incidents/{ref}/report.pdf")
-def report_pdf(
-    request: Request, session: ReadSessionDep, user: Reader, ref: str, lang: str = ""
-) -> Response:
+def report_pdf(request: Request, session: ReadSessionDep, user: Reader, ref: str, lang: str = "") -> Response:
     report = _report_of(session, ref)
     pdf = render_report_pdf(report, language=_language(request, lang), zone=web_state(request).timezone)
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'inline; filename="{ref}-report.pdf"'}
