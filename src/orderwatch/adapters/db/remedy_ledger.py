@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.locking import lock_rows
@@ -195,22 +195,27 @@ class SqlRemedyLedger:
 
     def delivered_cases(self, *, limit: int) -> list[DeliveredCase]:
         since = func.coalesce(IncidentRow.reopened_at, IncidentRow.reported_at)
-        query = (
-            select(IncidentRow.ref, func.min(ShipmentRow.delivered_at).label("delivered_at"))
-            .join(
-                OrderRow,
-                or_(OrderRow.id == IncidentRow.order_id, OrderRow.reshipment_of_id == IncidentRow.order_id),
-            )
+        open_cases = (IncidentRow.status.in_(_OPEN), IncidentRow.order_id.is_not(None))
+        # Two index-friendly joins (the order's own shipments, its reshipments' shipments) in
+        # one UNION rather than one OR join, which neither backend can drive by an index.
+        own = (
+            select(IncidentRow.id, IncidentRow.ref, ShipmentRow.delivered_at, since.label("since"))
+            .join(ShipmentRow, ShipmentRow.order_id == IncidentRow.order_id)
+            .where(*open_cases, ShipmentRow.delivered_at.is_not(None))
+        )
+        reshipped = (
+            select(IncidentRow.id, IncidentRow.ref, ShipmentRow.delivered_at, since.label("since"))
+            .join(OrderRow, OrderRow.reshipment_of_id == IncidentRow.order_id)
             .join(ShipmentRow, ShipmentRow.order_id == OrderRow.id)
-            .where(
-                IncidentRow.status.in_(_OPEN),
-                IncidentRow.order_id.is_not(None),
-                ShipmentRow.delivered_at.is_not(None),
-                # A delivery scan from before the report is what the customer disputes: not a cure.
-                ShipmentRow.delivered_at > since,
-            )
-            .group_by(IncidentRow.id, IncidentRow.ref)
-            .order_by(IncidentRow.id)
+            .where(*open_cases, ShipmentRow.delivered_at.is_not(None))
+        )
+        deliveries = union_all(own, reshipped).subquery()
+        query = (
+            select(deliveries.c.ref, func.min(deliveries.c.delivered_at))
+            # A delivery scan from before the report is what the customer disputes: not a cure.
+            .where(deliveries.c.delivered_at > deliveries.c.since)
+            .group_by(deliveries.c.id, deliveries.c.ref)
+            .order_by(deliveries.c.id)
             .limit(limit)
         )
         return [DeliveredCase(ref, _aware(at)) for ref, at in self.session.execute(query) if at is not None]
