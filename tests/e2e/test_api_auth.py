@@ -178,6 +178,7 @@ def test_openapi_lists_the_routes_and_the_key_schemes(api: Api) -> None:
         ("/api/v1/shipments", "post"), ("/api/v1/events", "post"), ("/api/v1/events/batch", "post"),
         ("/api/v1/rejects", "get"), ("/api/v1/risk-flags", "get"),
         ("/api/v1/incidents", "get"), ("/api/v1/incidents", "post"), ("/api/v1/incidents/stats", "get"),
+        ("/api/v1/incidents/claims", "get"), ("/api/v1/incidents/review", "get"),
         ("/api/v1/incidents/{ref}", "get"), ("/api/v1/incidents/{ref}/transitions", "post"),
         ("/api/v1/incidents/{ref}/notes", "post"), ("/api/v1/incidents/{ref}/tasks", "post"),
     }

@@ -1,9 +1,10 @@
-"""`orderwatch incidents report|list|stats|teams-sync` through Typer's CliRunner (U2, U3, U9, U14)."""
+"""`orderwatch incidents report|list|stats|claims|review|teams-sync` via CliRunner (U2–U9, U14)."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -13,8 +14,9 @@ from orderwatch.domain.causes import Cause
 from orderwatch.domain.incidents import Action
 from orderwatch.entrypoints.cli.main import app as cli
 from orderwatch.services.incidents import IncidentConfig, perform, report_undelivered
-from orderwatch.services.ingest import ingest_orders
-from tests.factories import make_order
+from orderwatch.services.ingest import ingest_orders, ingest_shipments
+from orderwatch.services.remedy_ledger import open_claim
+from tests.factories import make_order, make_shipment
 
 runner = CliRunner()
 CONFIG = IncidentConfig.for_timezone("America/Sao_Paulo")
@@ -108,3 +110,95 @@ def test_teams_sync_takes_members_from_roles(sqlite_app: App) -> None:
     assert "leadership: leader (lead)" in result.output
     assert "cs_emergency: cs (lead), cs2" in result.output
     assert "logistics_emergency: -" in result.output
+
+
+def test_post_incident_report_as_pdf_and_html_claims_and_review(sqlite_app: App, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    url = sqlite_app.settings.resolved_database_url
+    order = make_order(purchased_at=sqlite_app.clock.now() - timedelta(days=20))
+    ingest_orders(sqlite_app.uow(), [order], clock=sqlite_app.clock)
+    ingest_shipments(sqlite_app.uow(), [make_shipment(order_ref=order.ref)], clock=sqlite_app.clock)
+    ref = report_undelivered(
+        sqlite_app.uow(),
+        sqlite_app.clock,
+        config=CONFIG,
+        order_ref=order.ref,
+        actor="cs",
+        cause=Cause.lost_parcel,
+    )
+    open_claim(
+        sqlite_app.uow(), sqlite_app.clock, config=CONFIG, ref=ref, amount_claimed_cents=6_000, actor="lg"
+    )
+    for action, arguments in [
+        (Action.assess, {}),
+        (Action.assign, {}),
+        (Action.contact_customer, {"channel": "phone"}),
+        (Action.start_resolution, {"plan": "reship"}),
+        (Action.resolve, {"resolution": "reshipped"}),
+        (
+            Action.close,
+            {"root_cause": "sorting hub", "lessons": "scan at exit", "follow_ups": "audit the hub"},
+        ),
+    ]:
+        perform(
+            sqlite_app.uow(),
+            sqlite_app.clock,
+            config=CONFIG,
+            ref=ref,
+            action=action,
+            actor="x",
+            arguments=arguments,
+        )
+    pdf_file, html_file = tmp_path / "r.pdf", tmp_path / "r.html"
+
+    as_pdf = runner.invoke(
+        cli,
+        [
+            "incidents",
+            "report",
+            ref,
+            "--format",
+            "pdf",
+            "--lang",
+            "zh-CN",
+            "-o",
+            str(pdf_file),
+            "--database-url",
+            url,
+        ],
+    )
+    as_html = runner.invoke(
+        cli,
+        [
+            "incidents",
+            "report",
+            ref,
+            "--format",
+            "html",
+            "--lang",
+            "en",
+            "-o",
+            str(html_file),
+            "--database-url",
+            url,
+        ],
+    )
+    bad_lang = runner.invoke(cli, ["incidents", "report", ref, "--lang", "fr", "--database-url", url])
+    claims = runner.invoke(cli, ["incidents", "claims", "--json", "--database-url", url])
+    review = runner.invoke(
+        cli, ["incidents", "review", "--from", "2018-01-01", "--to", "2018-12-31", "--database-url", url]
+    )
+
+    assert as_pdf.exit_code == 0, as_pdf.output
+    text = "".join(page.extract_text() for page in PdfReader(pdf_file).pages)
+    assert "事件总结报告" in text
+    assert "根本原因" in text  # the headings are Chinese
+    assert "sorting hub" in text
+    assert as_html.exit_code == 0, as_html.output
+    assert 'data-section="Follow-up actions"' in html_file.read_text(encoding="utf-8")
+    assert bad_lang.exit_code != 0
+    assert "lang: a report is written in zh-CN or en" in bad_lang.output
+    assert json.loads(claims.output)["totals_by_carrier"]["correios"]["claimed_cents"] == 6_000
+    figures = json.loads(review.output)
+    assert (figures["incidents"], figures["sla"]["first_contact"]["met"]) == (1, 1)

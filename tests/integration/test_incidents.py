@@ -104,7 +104,10 @@ STEPS: list[tuple[Action, dict[str, str]]] = [
     (Action.contact_customer, {"channel": "phone"}),
     (Action.start_resolution, {"plan": "reship"}),
     (Action.resolve, {"resolution": "reshipped, delivered"}),
-    (Action.close, {"root_cause": "lost at hub", "lessons": "scan at hub exit"}),
+    (
+        Action.close,
+        {"root_cause": "lost at hub", "lessons": "scan at hub exit", "follow_ups": "hub audit"},
+    ),
 ]
 
 

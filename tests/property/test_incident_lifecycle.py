@@ -47,6 +47,8 @@ def model_next(status: str, action: str) -> str | None:
         return "cancelled" if status in STEPS[:5] or status == "cancelled" else None
     if action == "reopen":
         return "reported" if status in {"resolved", "closed", "cancelled", "reported"} else None
+    if action == "delivered":  # the carrier's delivered scan resolves any open step
+        return "resolved" if status in STEPS[:6] else None
     target = FORWARD[action]
     if status == target:
         return status
@@ -61,9 +63,10 @@ ARGUMENTS = {
     Action.contact_customer: {"channel": "phone"},
     Action.start_resolution: {"plan": "redeliver"},
     Action.resolve: {"resolution": "delivered"},
-    Action.close: {"root_cause": "carrier sorting error"},
+    Action.close: {"root_cause": "carrier sorting error", "lessons": "scan twice", "follow_ups": "audit"},
     Action.cancel: {"reason": "parcel arrived"},
     Action.reopen: {"reason": "customer still waiting"},
+    Action.delivered: {"delivered_at": START},
 }
 
 

@@ -27,6 +27,7 @@ ACTION_PERMISSIONS: dict[Action, frozenset[Permission]] = {
     Action.close: frozenset({P.incidents_lead}),
     Action.cancel: frozenset({P.incidents_lead}),
     Action.reopen: frozenset({P.incidents_lead}),
+    Action.delivered: frozenset(),  # only the delivery job resolves a case this way
 }
 NOTE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "note": frozenset({P.incidents_lead, P.incidents_customer, P.incidents_carrier}),
@@ -39,6 +40,11 @@ WAIT_PERMISSIONS: dict[WaitingOn | None, frozenset[Permission]] = {
     None: frozenset({P.incidents_customer, P.incidents_carrier, P.incidents_lead}),
 }
 TASK_PERMISSIONS = frozenset({P.incidents_lead})
+# Recording compensation: CS agrees it with the customer, logistics arranges reshipment and
+# redelivery, the lead approves; how much each role may grant alone is ``remedies.APPROVAL_LIMITS``.
+COMPENSATION_PERMISSIONS = frozenset({P.incidents_lead, P.incidents_customer, P.incidents_carrier})
+APPROVE_PERMISSIONS = frozenset({P.incidents_lead})
+CLAIM_PERMISSIONS = frozenset({P.incidents_carrier, P.incidents_lead})
 BULK_PERMISSIONS = frozenset({P.incidents_lead})
 
 

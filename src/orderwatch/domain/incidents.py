@@ -5,6 +5,7 @@ Lifecycle, declared once in :data:`TRANSITIONS` (action → allowed sources → 
     reported ─assess→ assessed ─assign→ assigned ─contact_customer→ customer_contacted
         ─start_resolution→ resolving ─resolve→ resolved ─close→ closed
     cancel:  any open state (reported … resolving) → cancelled
+    delivered: any open state → resolved   (the carrier scanned the parcel delivered; automatic)
     reopen:  resolved | closed | cancelled → reported   (the leadership group triages it again)
 
 Each transition is one function taking the incident, the actor and ``now``; it checks the table,
@@ -74,6 +75,7 @@ class Action(StrEnum):
     close = "close"
     cancel = "cancel"
     reopen = "reopen"
+    delivered = "delivered"  # the parcel arrived: taken by the system, never from a form
 
 
 class WaitingOn(StrEnum):
@@ -108,6 +110,7 @@ TRANSITIONS: Mapping[Action, tuple[frozenset[IncidentStatus], IncidentStatus]] =
     Action.close: (frozenset({S.resolved}), S.closed),
     Action.cancel: (OPEN_STATES, S.cancelled),
     Action.reopen: (frozenset({S.resolved, S.closed, S.cancelled}), S.reported),
+    Action.delivered: (OPEN_STATES, S.resolved),
 }
 
 ALLOWED_TRANSITIONS: Mapping[IncidentStatus, frozenset[IncidentStatus]] = {
@@ -197,6 +200,8 @@ class Incident:
     resolution: str | None = None
     root_cause: str | None = None
     lessons: str | None = None
+    follow_ups: str | None = None  # actions agreed at close-out (U8)
+    reopened_at: datetime | None = None  # the resolution clock counts from here after a reopen
 
     @property
     def party_at_fault(self) -> Party | None:
@@ -247,6 +252,12 @@ def report(
     )
     detail = {"severity": severity.value, "cause": cause.value, "source": source.value}
     return incident, [IncidentEvent("reported", ref, now, actor, None, S.reported, detail)]
+
+
+def _check_legal(incident: Incident, action: Action) -> None:
+    sources, target = TRANSITIONS[action]
+    if incident.status is not target and incident.status not in sources:
+        raise IllegalTransition(incident.ref, incident.status, target)
 
 
 def _move(
@@ -332,16 +343,30 @@ def resolve(incident: Incident, *, actor: str, now: datetime, resolution: str) -
 
 
 def close(
-    incident: Incident, *, actor: str, now: datetime, root_cause: str, lessons: str = ""
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    root_cause: str,
+    lessons: str = "",
+    follow_ups: str = "",
 ) -> list[IncidentEvent]:
-    """Close-out (U8): the root cause is recorded, lessons learned with the carrier kept."""
-    if not root_cause:
-        raise ValidationFailed("root_cause", "record why it happened before closing")
+    """Close-out (U8): result, root cause, lessons learned and follow-up actions are all required."""
+    _check_legal(incident, Action.close)  # an illegal move says so before any missing field
+    for name, value in (("root_cause", root_cause), ("lessons", lessons), ("follow_ups", follow_ups)):
+        if not value.strip():
+            raise ValidationFailed(name, "is required to close the case (the post-incident report needs it)")
+    if incident.status is S.resolved and not incident.resolution:
+        raise ValidationFailed("resolution", "record the result for the customer before closing")
     events = _move(
-        incident, Action.close, actor=actor, now=now, detail={"root_cause": root_cause, "lessons": lessons}
+        incident,
+        Action.close,
+        actor=actor,
+        now=now,
+        detail={"root_cause": root_cause, "lessons": lessons, "follow_ups": follow_ups},
     )
     if events:
-        incident.root_cause, incident.lessons = root_cause, lessons
+        incident.root_cause, incident.lessons, incident.follow_ups = root_cause, lessons, follow_ups
     return events
 
 
@@ -359,6 +384,24 @@ def reopen(incident: Incident, *, actor: str, now: datetime, reason: str) -> lis
     events = _move(incident, Action.reopen, actor=actor, now=now, detail={"reason": reason})
     if events:
         incident.resolved_at = incident.closed_at = incident.cancelled_at = None
+        incident.reopened_at = now
+    return events
+
+
+def parcel_delivered(
+    incident: Incident, *, actor: str, now: datetime, delivered_at: datetime
+) -> list[IncidentEvent]:
+    """The carrier scanned the parcel delivered: an open case is resolved, whatever step it was at."""
+    result = f"delivered on {delivered_at.date().isoformat()}"
+    events = _move(
+        incident,
+        Action.delivered,
+        actor=actor,
+        now=now,
+        detail={"note": result, "delivered_at": delivered_at.isoformat()},
+    )
+    if events:
+        incident.resolution = result
     return events
 
 
@@ -371,6 +414,7 @@ TRANSITION_FUNCTIONS = {
     Action.close: close,
     Action.cancel: cancel,
     Action.reopen: reopen,
+    Action.delivered: parcel_delivered,
 }
 
 

@@ -261,20 +261,32 @@ def clocks_of(incident: Incident, *, calendar: BusinessCalendar) -> list[SlaCloc
     voided = incident.cancelled_at if incident.status is IncidentStatus.cancelled else None
     clocks = []
     for metric in SlaMetric:
-        pausable = metric in PAUSABLE
+        pausable, start = metric in PAUSABLE, _start(incident, metric)
         clocks.append(
             SlaClock(
                 metric=metric,
-                started_at=incident.reported_at,
+                started_at=start,
                 target_minutes=policy.target(metric),
                 calendar=used,
                 stopped_at=getattr(incident, _STOPS[metric]),
-                pauses=tuple(incident.pauses) if pausable else (),
+                pauses=tuple(p for p in incident.pauses if p[1] > start) if pausable else (),
                 paused_since=incident.waiting_since if pausable else None,
                 voided_at=voided,
             )
         )
     return clocks
+
+
+def _start(incident: Incident, metric: SlaMetric) -> datetime:
+    """When clock ``metric`` starts counting.
+
+    Every clock counts from the report at the severity the case has now, so a raise re-applies the
+    stricter targets from the report time; after a reopen the resolution clock counts afresh
+    from the reopen, since the customer's problem came back then, not at the first report.
+    """
+    if metric is SlaMetric.resolution and incident.reopened_at is not None:
+        return incident.reopened_at
+    return incident.reported_at
 
 
 def readings(incident: Incident, *, calendar: BusinessCalendar, now: datetime) -> list[SlaReading]:

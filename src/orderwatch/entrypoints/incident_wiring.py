@@ -3,7 +3,8 @@
 One list of periodic incident jobs, run by ``orderwatch worker`` in real time and by
 ``orderwatch replay`` / ``orderwatch demo`` in simulated time, so both schedules are the same.
 Auto-open runs before the SLA timers and the volume trigger, so a case opened in a run is
-escalated and grouped in that same run.
+escalated and grouped in that same run; the delivery job runs first, so a parcel that arrived
+resolves its case before the timers would escalate it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from orderwatch.bootstrap import App
-from orderwatch.services.incident_jobs import detect_volume, open_from_flags, run_sla_timers
+from orderwatch.services.incident_jobs import (
+    detect_volume,
+    open_from_flags,
+    resolve_delivered,
+    run_sla_timers,
+)
 from orderwatch.services.incidents import IncidentConfig
 from orderwatch.services.ports import Clock
 from orderwatch.settings import Settings
@@ -32,6 +38,8 @@ class IncidentJob:
 
 
 INCIDENT_JOBS: tuple[IncidentJob, ...] = (
+    IncidentJob("incidents.delivered", timedelta(minutes=15),
+                lambda app, clock: resolve_delivered(app.uow, clock, config=incident_config(app.settings))),
     IncidentJob("incidents.auto_open", timedelta(hours=1),
                 lambda app, clock: open_from_flags(app.uow, clock, config=incident_config(app.settings))),
     IncidentJob("incidents.sla_timers", timedelta(minutes=15),

@@ -9,6 +9,8 @@
   job, not only on write).
 * :func:`detect_volume` — ≥ N new cases on one carrier lane or region within an hour become one
   major incident grouping them (see ``major_incidents.py`` for its bulk actions).
+* :func:`resolve_delivered` — an open case whose parcel (or its reshipment) the carrier scanned
+  delivered after the case was opened or reopened moves to ``resolved``, "delivered on …".
 
 Each batch is one transaction; a batch that fails rolls back whole and is retried next run.
 """
@@ -29,6 +31,7 @@ from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
 from orderwatch.services.incident_ports import FlagCandidate, IncidentUnitOfWork
 from orderwatch.services.incidents import IncidentConfig, next_ref, open_incident, record
 from orderwatch.services.ports import Clock
+from orderwatch.services.remedy_ports import RemedyUnitOfWork
 
 UowFactory = Callable[[], IncidentUnitOfWork]
 AUTO_OPEN_KINDS = (RiskFlagKind.promise_passed, RiskFlagKind.stalled, RiskFlagKind.carrier_exception)
@@ -112,6 +115,29 @@ def run_sla_timers(uow_factory: UowFactory, clock: Clock, *, config: IncidentCon
                 outcome["escalated"] += incident.escalation_level > level
             uow.commit()
         if len(due) < config.batch:
+            return outcome
+
+
+def resolve_delivered(
+    uow_factory: Callable[[], RemedyUnitOfWork], clock: Clock, *, config: IncidentConfig
+) -> Counter[str]:
+    """Resolve open cases whose parcel arrived; batch by batch until none is left."""
+    now = clock.now()
+    outcome: Counter[str] = Counter()
+    while True:
+        with uow_factory() as uow:
+            cases = uow.remedies.delivered_cases(limit=config.batch)
+            for case in cases:
+                incident = uow.incidents.get(case.ref)
+                if incident.status not in domain.OPEN_STATES:
+                    continue  # moved by someone between the query and the lock
+                events = domain.parcel_delivered(
+                    incident, actor=DETECTOR, now=now, delivered_at=case.delivered_at
+                )
+                record(uow, incident, events, config=config, now=now)
+                outcome["resolved"] += bool(events)
+            uow.commit()
+        if len(cases) < config.batch:
             return outcome
 
 

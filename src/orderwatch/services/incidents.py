@@ -220,7 +220,7 @@ _REQUIRED: Mapping[Action, tuple[str, ...]] = {
     Action.contact_customer: ("channel",),
     Action.start_resolution: ("plan",),
     Action.resolve: ("resolution",),
-    Action.close: ("root_cause",),
+    Action.close: ("root_cause", "lessons", "follow_ups"),
     Action.cancel: ("reason",),
     Action.reopen: ("reason",),
 }
@@ -228,7 +228,6 @@ _OPTIONAL: Mapping[Action, tuple[str, ...]] = {
     Action.assess: ("severity", "cause", "note"),
     Action.assign: ("note",),
     Action.contact_customer: ("note",),
-    Action.close: ("lessons",),
 }
 
 
@@ -264,6 +263,8 @@ def perform(
     arguments: Mapping[str, str] | None = None,
 ) -> Incident:
     """Apply one lifecycle move to case ``ref`` (one transaction); returns the case after it."""
+    if action is Action.delivered:
+        raise ValidationFailed("action", "a delivery is recorded from the carrier's scan, not by hand")
     now = clock.now()
     with uow:
         incident = uow.incidents.get(ref)

@@ -1,9 +1,11 @@
 """One incident from report to closed in a real browser, as the three roles of the plan (U3–U8, D13).
 
 A CS agent reports the order undelivered from its page; the leadership group assesses and
-assigns; CS records the first customer contact; logistics waits on the carrier, then starts and
-finishes the resolution; the leadership group closes it with the root cause. Each role sees
-only its own buttons. Screenshots go to the test's tmp directory.
+assigns; CS records the first customer contact and a coupon (within its approval limit);
+logistics waits on the carrier, then starts and finishes the resolution; the leadership group
+closes it with the root cause, lessons and follow-ups. The walk ends on the closed case's
+post-incident report (its HTML sections, and its PDF). Each role sees only its own buttons.
+Screenshots go to the test's tmp directory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from orderwatch.bootstrap import App
+from orderwatch.domain.postmortem import SECTIONS
 from tests.conftest import missing
 from tests.e2e.web.conftest import PASSWORD, add_user, seed_order
 from tests.e2e.web.test_browser_login import CHROMIUM, server_url  # noqa: F401 - the server fixture
@@ -81,6 +84,11 @@ def test_walk_one_incident_as_three_roles(
             page.goto(incident)
             expect(page.locator("form[data-action]")).to_have_count(1)
             act(page, "contact_customer", {"What was said": "Offered a reshipment"}, "Customer contacted")
+            compensation = page.locator('form[data-form="compensation"]')
+            compensation.get_by_label("Compensation").select_option("coupon")
+            compensation.get_by_label("Amount").fill("15")
+            compensation.get_by_role("button", name="Record compensation").click()
+            expect(page.get_by_test_id("ledger")).to_contain_text("Approved")
 
             sign_in_as(page, "logistics")
             page.goto(incident)
@@ -96,12 +104,29 @@ def test_walk_one_incident_as_three_roles(
             act(
                 page,
                 "close",
-                {"Root cause": "Lost at the sorting hub", "Lessons": "Scan at hub exit"},
+                {
+                    "Root cause": "Lost at the sorting hub",
+                    "Lessons": "Scan at hub exit",
+                    "Follow-up actions": "Audit the hub with the carrier",
+                },
                 "Close",
             )
             expect(page.get_by_test_id("incident-status")).to_have_text("Closed")
-            expect(page.locator(".timeline__item")).to_have_count(10)
+            expect(page.locator(".timeline__item")).to_have_count(11)  # with CS's coupon
             page.screenshot(path=shots / "incident-closed.png", full_page=True)
+
+            # The walk ends on the closed case's post-incident report, and its PDF.
+            page.get_by_test_id("report-link").click()
+            expect(page).to_have_url(f"{incident}/report.html")
+            # English headings are the msgids themselves.
+            expect(page.locator("section[data-section] h2")).to_have_text(list(SECTIONS))
+            expect(page.locator('[data-section="Follow-up actions"]')).to_contain_text("Audit the hub")
+            expect(page.get_by_test_id("net-cost")).to_contain_text("15.00")
+            pdf = page.request.get(f"{incident}/report.pdf?lang=zh-CN")
+            assert pdf.ok
+            assert pdf.headers["content-type"] == "application/pdf"
+            assert pdf.body().startswith(b"%PDF")
+            page.screenshot(path=shots / "incident-report.png", full_page=True)
             assert errors == []
         finally:
             browser.close()

@@ -67,7 +67,11 @@ def test_walk_from_report_to_closed_as_the_three_roles(app: App, staff: dict[str
         (cs, "contact_customer", {"channel": "phone", "note": "offered reshipment"}),
         (logistics, "start_resolution", {"plan": "reship and claim"}),
         (logistics, "resolve", {"resolution": "reshipped, delivered"}),
-        (leader, "close", {"root_cause": "lost at hub", "lessons": "scan at hub exit"}),
+        (
+            leader,
+            "close",
+            {"root_cause": "lost at hub", "lessons": "scan at hub exit", "follow_ups": "hub audit"},
+        ),
     ]
     for client, action, data in steps:
         response = _post(client, f"{page}/actions/{action}", data, page=page)

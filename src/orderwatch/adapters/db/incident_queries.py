@@ -179,7 +179,7 @@ def incident_stats(session: Session, *, since: datetime | None = None) -> dict[s
     return {
         "incidents": len(rows),
         **{f"by_{key}": dict(sorted(counter.items())) for key, counter in sorted(by.items())},
-        "sla": _sla_met(session, ids),
+        "sla": sla_outcomes(session, ids),
         "median_minutes_to_first_contact": _median(contact),
         "median_hours_to_resolution": None if not resolution else round((_median(resolution) or 0) / 60, 2),
         "contacted": len(contact),
@@ -187,7 +187,8 @@ def incident_stats(session: Session, *, since: datetime | None = None) -> dict[s
     }
 
 
-def _sla_met(session: Session, ids: set[int]) -> dict[str, dict[str, Any]]:
+def sla_outcomes(session: Session, ids: set[int]) -> dict[str, dict[str, Any]]:
+    """Per clock: cases met, breached and the met rate (``None`` when no clock was decided)."""
     decided = select(SlaLedgerRow.incident_id, SlaLedgerRow.metric, SlaLedgerRow.kind).where(
         SlaLedgerRow.kind.in_(["met", "breached"])
     )

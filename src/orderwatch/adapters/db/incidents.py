@@ -115,6 +115,8 @@ def to_incident(row: IncidentRow, *, parent_ref: str | None = None) -> Incident:
         resolution=row.resolution,
         root_cause=row.root_cause,
         lessons=row.lessons,
+        follow_ups=row.follow_ups,
+        reopened_at=row.reopened_at,
     )
 
 
@@ -140,6 +142,8 @@ def _state_columns(incident: Incident) -> dict[str, Any]:
         "resolution": incident.resolution,
         "root_cause": incident.root_cause,
         "lessons": incident.lessons,
+        "follow_ups": incident.follow_ups,
+        "reopened_at": incident.reopened_at,
         "open_scope": incident.scope if active and incident.is_major else None,
     }
 

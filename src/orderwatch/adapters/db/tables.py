@@ -167,6 +167,8 @@ class OrderRow(Base):
     origin_region: Mapped[str | None] = mapped_column(String(64))
     destination_region: Mapped[str | None] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(String(32), default="api")
+    # A free reshipment is a new order pointing at the one it replaces (issue 5, U6).
+    reshipment_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(Ts)
     updated_at: Mapped[datetime] = mapped_column(Ts)
 
@@ -471,6 +473,8 @@ class IncidentRow(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
     lessons: Mapped[str | None] = mapped_column(Text)
+    follow_ups: Mapped[str | None] = mapped_column(Text)
+    reopened_at: Mapped[datetime | None] = mapped_column(Ts)
     updated_at: Mapped[datetime] = mapped_column(Ts)
 
 
@@ -560,6 +564,54 @@ class BackupCarrierMarkRow(Base):
     marked_by: Mapped[str] = mapped_column(String(64))
     marked_at: Mapped[datetime] = mapped_column(Ts)
     cleared_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class CompensationRow(Base):
+    """One entry of the compensation ledger (U6, D5): a refund, coupon, reshipment or redelivery.
+
+    ``status`` is approved, pending (above the recorder's limit) or rejected; only approved rows
+    are cost. An approved reshipment points at the linked order it created.
+    """
+
+    __tablename__ = "incident_compensations"
+    __table_args__ = (Index("ix_incident_compensations_status", "status", "requested_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    approver_role: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(Ts)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(Ts)
+    note: Mapped[str] = mapped_column(Text, default="")
+    linked_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+
+
+class CarrierClaimRow(Base):
+    """A claim against a carrier for a lost or damaged parcel (U7), ``domain/claims.py``."""
+
+    __tablename__ = "carrier_claims"
+    __table_args__ = (Index("ix_carrier_claims_carrier", "carrier_code", "status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    carrier_code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    amount_claimed_cents: Mapped[int] = mapped_column(BigInteger)
+    amount_recovered_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    carrier_reference: Mapped[str | None] = mapped_column(String(120))
+    file_by: Mapped[datetime] = mapped_column(Ts)
+    filed_at: Mapped[datetime | None] = mapped_column(Ts)
+    answer_due_at: Mapped[datetime | None] = mapped_column(Ts)
+    answered_at: Mapped[datetime | None] = mapped_column(Ts)
+    closed_at: Mapped[datetime | None] = mapped_column(Ts)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Ts)
+    updated_at: Mapped[datetime] = mapped_column(Ts)
 
 
 # ------------------------------------------------------------ customer communication (issue 6: D3-D6, U14)

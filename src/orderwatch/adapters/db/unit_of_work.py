@@ -13,6 +13,7 @@ from orderwatch.adapters.db.master_data import SqlMasterDataStore
 from orderwatch.adapters.db.models_store import SqlModelRegistry, SqlPredictionStore
 from orderwatch.adapters.db.notifications import SqlNotificationStore
 from orderwatch.adapters.db.outbox import SqlOutbox
+from orderwatch.adapters.db.remedy_ledger import SqlRemedyLedger
 from orderwatch.adapters.db.repositories import SqlRejects
 from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
 
@@ -34,6 +35,7 @@ class SqlAlchemyUnitOfWork:
         self.notifications = SqlNotificationStore(self.session)
         self.risk_flags = SqlRiskFlagStore(self.session)
         self.incidents = SqlIncidentStore(self.session)
+        self.remedies = SqlRemedyLedger(self.session)
         self.models = SqlModelRegistry(self.session)
         self.predictions = SqlPredictionStore(self.session)
         return self

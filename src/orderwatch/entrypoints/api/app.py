@@ -21,6 +21,8 @@ from orderwatch.entrypoints.api.routers import (
 from orderwatch.entrypoints.web.rendering import STATIC_DIR, build_web_state
 from orderwatch.entrypoints.web.routes import auth as web_auth
 from orderwatch.entrypoints.web.routes import home as web_home
+from orderwatch.entrypoints.web.routes import incident_ledger as web_incident_ledger
+from orderwatch.entrypoints.web.routes import incident_reports as web_incident_reports
 from orderwatch.entrypoints.web.routes import incidents as web_incidents
 from orderwatch.entrypoints.web.routes import notifications as web_notifications
 from orderwatch.entrypoints.web.routes import orders as web_orders
@@ -70,6 +72,8 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(web_home.router, include_in_schema=False)
     api.include_router(web_orders.router, include_in_schema=False)
     api.include_router(web_risk.router, include_in_schema=False)
+    api.include_router(web_incident_reports.router, include_in_schema=False)  # before /incidents/{ref}
+    api.include_router(web_incident_ledger.router, include_in_schema=False)
     api.include_router(web_incidents.router, include_in_schema=False)
     api.include_router(web_tracking.router, include_in_schema=False)
     api.include_router(web_notifications.router, include_in_schema=False)

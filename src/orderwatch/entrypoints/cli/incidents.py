@@ -1,21 +1,31 @@
-"""``orderwatch incidents``: statistics, the board as a table, reporting, jobs, teams (U2–U4, U9, U14)."""
+"""``orderwatch incidents``: statistics, the board, reports, claims, the review, jobs, teams (U2–U9, U14)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from orderwatch.adapters.db.incident_queries import IncidentFilters, incident_stats, list_incidents
+from orderwatch.adapters.db.remedy_queries import claim_item, list_claims, post_incident_report, review
 from orderwatch.adapters.db.users import SqlUsers
 from orderwatch.domain.causes import Cause
-from orderwatch.domain.errors import OrderWatchError
+from orderwatch.domain.claims import ClaimStatus
+from orderwatch.domain.errors import OrderWatchError, ValidationFailed
 from orderwatch.domain.escalation import TEAM_OF_ROLE, Team
 from orderwatch.domain.incidents import IncidentSeverity
 from orderwatch.domain.roles import Role
 from orderwatch.entrypoints.cli.common import console, fail, make_app, print_json
+from orderwatch.entrypoints.incident_reports import (
+    FORMATS,
+    render_report_html,
+    render_report_pdf,
+    report_language,
+)
 from orderwatch.entrypoints.incident_wiring import INCIDENT_JOBS, incident_config
 from orderwatch.services.incident_teams import schedule_on_call, sync_teams
 from orderwatch.services.incidents import report_undelivered
@@ -90,7 +100,12 @@ def list_command(
     table = Table("ref", "status", "severity", "cause", "SLA", "level", "reported")
     for r in rows:
         table.add_row(
-            r.ref, r.status, r.severity, r.cause, r.sla_state, str(r.escalation_level),
+            r.ref,
+            r.status,
+            r.severity,
+            r.cause,
+            r.sla_state,
+            str(r.escalation_level),
             r.reported_at.isoformat(timespec="minutes"),
         )
     console.print(table)
@@ -98,14 +113,46 @@ def list_command(
 
 @app.command("report")
 def report(
-    order_ref: str = typer.Argument(..., help="The order that was not delivered"),
-    actor: str = typer.Option(..., "--by", help="Who reports it (username)"),
+    ref: str = typer.Argument(
+        ..., help="The case (INC-…) to write the report of; with --by: the order to report"
+    ),
+    actor: str | None = typer.Option(
+        None, "--by", help="Open a case for order REF as this user (the older form of this command)"
+    ),
     cause: Cause = typer.Option(Cause.unknown, "--cause"),  # noqa: B008
     severity: IncidentSeverity = typer.Option(IncidentSeverity.medium, "--severity"),  # noqa: B008
+    output_format: str = typer.Option("pdf", "--format", help="pdf or html"),
+    lang: str = typer.Option("zh-CN", "--lang", help="zh-CN or en"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default REF-report.EXT)"),  # noqa: B008
     database_url: str | None = DATABASE,
 ) -> None:
-    """Mark an order undelivered: open its case (or show the one already open)."""
+    """Write the post-incident report of case REF (U8, U9); with --by, open a case for order REF."""
     application = make_app(database_url)
+    if actor is not None:
+        _open_case(application, ref, actor=actor, cause=cause, severity=severity)
+        return
+    if output_format not in FORMATS:
+        fail(f"--format: {output_format!r} is not one of {', '.join(FORMATS)}")
+    try:
+        language = report_language(lang)
+    except ValidationFailed as error:
+        fail(f"--{error}")
+    with application.read_session() as session:
+        found = post_incident_report(session, ref)
+    if found is None:
+        fail(f"incident {ref!r} not found")
+    zone = ZoneInfo(application.settings.shop_timezone)
+    target = output or Path(f"{ref}-report.{output_format}")
+    if output_format == "pdf":
+        target.write_bytes(render_report_pdf(found, language=language, zone=zone))
+    else:
+        target.write_text(render_report_html(found, language=language, zone=zone), encoding="utf-8")
+    console.print(f"{target} ({target.stat().st_size} bytes)")
+
+
+def _open_case(
+    application: Any, order_ref: str, *, actor: str, cause: Cause, severity: IncidentSeverity
+) -> None:
     try:
         ref = report_undelivered(
             application.uow(),
@@ -119,6 +166,65 @@ def report(
     except OrderWatchError as error:
         fail(str(error))
     console.print(ref)
+
+
+@app.command("claims")
+def claims(
+    status: str | None = typer.Option(None, "--status", help="draft, filed, accepted, rejected, ..."),
+    carrier: str | None = typer.Option(None, "--carrier"),
+    limit: int = typer.Option(100, "--limit", min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    database_url: str | None = DATABASE,
+) -> None:
+    """Carrier claims for lost or damaged parcels, newest first, with totals per carrier (U7)."""
+    if status is not None and status not in {s.value for s in ClaimStatus}:
+        fail(f"--status: {status!r} is not one of {', '.join(ClaimStatus)}")
+    application = make_app(database_url)
+    with application.read_session() as session:
+        rows, totals = list_claims(session, status=status, carrier=carrier, limit=limit)
+    items = [claim_item(claim, ref) for claim, ref in rows]
+    if as_json:
+        print_json({"items": items, "totals_by_carrier": totals})
+        return
+    table = Table("id", "incident", "carrier", "status", "claimed", "recovered", "reference")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            item["incident"],
+            item["carrier"],
+            item["status"],
+            str(item["amount_claimed_cents"]),
+            str(item["amount_recovered_cents"]),
+            item["carrier_reference"] or "",
+        )
+    console.print(table)
+    for code, total in totals.items():
+        console.print(
+            f"{code}: {total['claims']} claims, {total['claimed_cents']} claimed, "
+            f"{total['recovered_cents']} recovered (cents)"
+        )
+
+
+@app.command("review")
+def review_command(
+    start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (shop time zone)"),
+    end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (included)"),
+    database_url: str | None = DATABASE,
+) -> None:
+    """The periodic review as JSON: frequency, handling times, SLA met %, compensation and claims (U14)."""
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        fail(f"--from/--to: {start!r}, {end!r} are not days (YYYY-MM-DD)")
+    application = make_app(database_url)
+    zone = ZoneInfo(application.settings.shop_timezone)
+    with application.read_session() as session:
+        figures = review(
+            session,
+            start=datetime.combine(first, time(), tzinfo=zone),
+            end=datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+        )
+    print_json(figures)
 
 
 @app.command("run-jobs")

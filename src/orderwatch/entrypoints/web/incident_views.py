@@ -13,6 +13,8 @@ from datetime import datetime
 from orderwatch.adapters.db.incidents import to_incident
 from orderwatch.adapters.db.tables import IncidentRow
 from orderwatch.domain.causes import Cause
+from orderwatch.domain.claims import ClaimAction, ClaimStatus
+from orderwatch.domain.compensation import CompensationKind, CompensationStatus
 from orderwatch.domain.incident_tasks import TaskKind
 from orderwatch.domain.incidents import Action, IncidentSeverity, IncidentStatus
 from orderwatch.domain.remedies import Offer
@@ -77,6 +79,7 @@ ACTION = _choices(
     (Action.close, N_("Close"), GREY),
     (Action.cancel, N_("Cancel"), GREY),
     (Action.reopen, N_("Reopen"), AMBER),
+    (Action.delivered, N_("Parcel delivered"), GREEN),
 )
 TASK_KIND = _choices(
     (TaskKind.contact_customer, N_("Contact the customer"), GREEN),
@@ -94,7 +97,45 @@ OFFER = _choices(
     (Offer.free_reshipment, N_("Free reshipment"), GREEN),
     (Offer.redelivery, N_("Redelivery"), BLUE),
 )
+COMPENSATION_KIND = _choices(
+    (CompensationKind.partial_refund, N_("Partial refund"), AMBER),
+    (CompensationKind.full_refund, N_("Full refund"), RED),
+    (CompensationKind.coupon, N_("Coupon"), BLUE),
+    (CompensationKind.reshipment, N_("Free reshipment"), GREEN),
+    (CompensationKind.redelivery, N_("Redelivery"), BLUE),
+)
+COMPENSATION_STATUS = _choices(
+    (CompensationStatus.approved, N_("Approved"), GREEN),
+    (CompensationStatus.pending, N_("Needs approval"), AMBER),
+    (CompensationStatus.rejected, N_("Rejected"), GREY),
+)
+CLAIM_STATUS = _choices(
+    (ClaimStatus.draft, N_("Draft"), GREY),
+    (ClaimStatus.filed, N_("Filed"), BLUE),
+    (ClaimStatus.accepted, N_("Accepted"), GREEN),
+    (ClaimStatus.rejected, N_("Rejected"), RED),
+    (ClaimStatus.partially_paid, N_("Partially paid"), AMBER),
+    (ClaimStatus.closed, N_("Closed"), GREY),
+)
+CLAIM_ACTION = _choices(
+    (ClaimAction.file, N_("File with the carrier"), BLUE),
+    (ClaimAction.accept, N_("Carrier accepted"), GREEN),
+    (ClaimAction.reject, N_("Carrier rejected"), RED),
+    (ClaimAction.pay_part, N_("Carrier paid part"), AMBER),
+    (ClaimAction.close, N_("Close the claim"), GREY),
+)
+SLA_OUTCOME = _choices(
+    ("met", N_("Met"), GREEN),
+    ("breached", N_("Breached"), RED),
+    ("running", N_("Running"), BLUE),
+    ("voided", N_("Void"), GREY),
+)
 ALL_INCIDENT_CHOICES: tuple[dict[str, Choice], ...] = (
+    COMPENSATION_KIND,
+    COMPENSATION_STATUS,
+    CLAIM_STATUS,
+    CLAIM_ACTION,
+    SLA_OUTCOME,
     INCIDENT_STATUS,
     SEVERITY,
     SLA_STATE,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,6 +73,12 @@ def _environment(language: str) -> Environment:
         STAFF_LANGUAGES=STAFF_LANGUAGES,
     )
     return environment
+
+
+@lru_cache(maxsize=len(STAFF_LANGUAGES))
+def environment(language: str) -> Environment:
+    """A template environment of ``language`` for documents rendered outside a request (reports)."""
+    return _environment(language)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``/api/v1/incidents`` (U3–U8, U11, U14): list and filter, one case, report, transitions, notes, tasks.
+"""``/api/v1/incidents`` (U3–U9, U11, U14): list, one case with its ledger, claims, review, report, moves.
 
 Reads need ``incidents:read``; each write checks the permission its step needs
 (``domain/incident_permissions.py``), so an API key scoped ``incidents:customer`` can record
@@ -7,6 +7,7 @@ the first customer contact but not close the case.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,10 +20,12 @@ from orderwatch.adapters.db.incident_queries import (
     incident_stats,
     list_incidents,
 )
+from orderwatch.adapters.db.remedy_queries import claim_item, ledger_of, list_claims, review
 from orderwatch.adapters.db.tables import IncidentRow
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
-from orderwatch.domain.errors import NotFound, PermissionDenied
+from orderwatch.domain.claims import ClaimStatus
+from orderwatch.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from orderwatch.domain.incident_permissions import ACTION_PERMISSIONS, NOTE_PERMISSIONS, TASK_PERMISSIONS, may
 from orderwatch.domain.incident_tasks import TaskKind
 from orderwatch.domain.incidents import Action, IncidentSeverity
@@ -103,9 +106,13 @@ class IncidentDetailOut(IncidentSummaryOut):
     root_cause: str | None
     lessons: str | None
     waiting_on: str | None
+    follow_ups: str | None
     timeline: list[dict[str, Any]]
     sla_ledger: list[dict[str, Any]]
     tasks: list[dict[str, Any]]
+    compensations: list[dict[str, Any]]
+    claims: list[dict[str, Any]]
+    cost: dict[str, Any]
 
 
 class ReportIn(BaseModel):
@@ -166,12 +173,41 @@ def get_stats(session: ReadSessionDep, _: IncidentsRead) -> dict[str, Any]:
     return incident_stats(session)
 
 
+@router.get("/claims", summary="Carrier claims with totals per carrier")
+def get_claims(
+    session: ReadSessionDep,
+    _: IncidentsRead,
+    status: ClaimStatus | None = None,
+    carrier: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Newest first; ``totals_by_carrier`` counts every matching claim (U7)."""
+    rows, totals = list_claims(session, status=status.value if status else None, carrier=carrier, limit=limit)
+    return {"items": [claim_item(claim, ref) for claim, ref in rows], "totals_by_carrier": totals}
+
+
+@router.get("/review", summary="Periodic review of the cases reported in a period")
+def get_review(
+    session: ReadSessionDep,
+    _: IncidentsRead,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+) -> dict[str, Any]:
+    """Frequency by cause/carrier/region, handling times, SLA met %, compensation and claims (U14)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValidationFailed("from/to", "give a time zone (e.g. 2018-03-01T00:00-03:00)")
+    if end <= start:
+        raise ValidationFailed("to", "must be after from", end.isoformat())
+    return review(session, start=start, end=end)
+
+
 @router.get("/{ref}", response_model=IncidentDetailOut, summary="One incident with its timeline")
 def get_incident(ref: str, session: ReadSessionDep, _: IncidentsRead) -> IncidentDetailOut:
     detail = find_incident(session, ref)
     if detail is None:
         raise NotFound("incident", ref)
     row = detail.incident
+    ledger = ledger_of(session, row.id)
     return IncidentDetailOut(
         **IncidentSummaryOut.of(row).model_dump(),
         summary=row.summary,
@@ -182,7 +218,23 @@ def get_incident(ref: str, session: ReadSessionDep, _: IncidentsRead) -> Inciden
         resolution=row.resolution,
         root_cause=row.root_cause,
         lessons=row.lessons,
+        follow_ups=row.follow_ups,
         waiting_on=row.waiting_on,
+        compensations=[
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "amount_cents": c.amount_cents,
+                "currency": c.currency,
+                "status": c.status,
+                "requested_by": c.requested_by,
+                "decided_by": c.decided_by,
+                "linked_order": linked,
+            }
+            for c, linked in ledger.compensations
+        ],
+        claims=[claim_item(claim, row.ref) for claim in ledger.claims],
+        cost={**asdict(ledger.cost), "net_cents": ledger.cost.net_cents},
         timeline=[
             {
                 "kind": t.kind,

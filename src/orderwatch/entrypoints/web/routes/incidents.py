@@ -22,13 +22,19 @@ from orderwatch.adapters.db.incident_queries import (
     remedy_facts,
     tasks_of,
 )
+from orderwatch.adapters.db.remedy_queries import ledger_of
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
+from orderwatch.domain.claims import CLAIM_TRANSITIONS, ClaimAction, ClaimStatus
+from orderwatch.domain.compensation import CompensationKind
 from orderwatch.domain.errors import Conflict, NotFound, ValidationFailed
 from orderwatch.domain.incident_permissions import (
     ACTION_PERMISSIONS,
+    APPROVE_PERMISSIONS,
     BULK_PERMISSIONS,
+    CLAIM_PERMISSIONS,
+    COMPENSATION_PERMISSIONS,
     NOTE_PERMISSIONS,
     TASK_PERMISSIONS,
     WAIT_PERMISSIONS,
@@ -60,15 +66,19 @@ CHOICES = {
     "ACTION": views.ACTION,
     "TASK_KIND": views.TASK_KIND,
     "OFFER": views.OFFER,
+    "COMPENSATION_KIND": views.COMPENSATION_KIND,
+    "COMPENSATION_STATUS": views.COMPENSATION_STATUS,
+    "CLAIM_STATUS": views.CLAIM_STATUS,
+    "CLAIM_ACTION": views.CLAIM_ACTION,
 }
 
 
-def _demand(user: UserRecord, needed: frozenset[Permission]) -> None:
+def demand(user: UserRecord, needed: frozenset[Permission]) -> None:
     if not may(permissions_of(user), needed):
         raise Forbidden(" or ".join(sorted(p.value for p in needed)))
 
 
-def _field(form: Any, name: str, limit: int = 2000) -> str:
+def form_field(form: Any, name: str, limit: int = 2000) -> str:
     value = form.get(name, "")
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > limit:
@@ -114,6 +124,11 @@ def my_tasks(request: Request, application: AppDep, session: ReadSessionDep, use
     )
 
 
+def claim_moves(status: str) -> list[ClaimAction]:
+    """The claim steps possible from ``status`` (the claim's row shows one form each)."""
+    return [action for action, (sources, _) in CLAIM_TRANSITIONS.items() if ClaimStatus(status) in sources]
+
+
 def _detail_page(
     request: Request,
     application: App,
@@ -153,6 +168,12 @@ def _detail_page(
             "channels": views.CHANNELS,
             "task_kinds": list(TaskKind),
             "templates": ("delay_apology", "delay_update", "reship_offer"),
+            "ledger": ledger_of(session, detail.incident.id),
+            "can_compensate": may(held, COMPENSATION_PERMISSIONS) and detail.incident.order_id is not None,
+            "can_approve": may(held, APPROVE_PERMISSIONS),
+            "can_claim": may(held, CLAIM_PERMISSIONS) and detail.incident.carrier_code is not None,
+            "compensation_kinds": list(CompensationKind),
+            "claim_moves": claim_moves,
             **CHOICES,
         }
         return render(request, "incidents/detail.html", context, status_code=status_code)
@@ -163,7 +184,9 @@ def incident_page(request: Request, application: AppDep, user: Reader, ref: str)
     return _detail_page(request, application, user, ref)
 
 
-async def _perform(request: Request, application: App, user: UserRecord, ref: str, work: Any) -> Response:
+async def perform_then_show(
+    request: Request, application: App, user: UserRecord, ref: str, work: Any
+) -> Response:
     """Run ``work`` (a service call) off the event loop; redirect back, or show why it was refused."""
     try:
         await run_in_threadpool(work)
@@ -178,14 +201,25 @@ async def _perform(request: Request, application: App, user: UserRecord, ref: st
 async def incident_action(
     request: Request, application: AppDep, user: Reader, ref: str, action: Action
 ) -> Response:
-    _demand(user, ACTION_PERMISSIONS[action])
+    demand(user, ACTION_PERMISSIONS[action])
     form = await request.form()
-    names = ("severity", "cause", "note", "channel", "plan", "resolution", "root_cause", "lessons", "reason")
-    arguments = {name: _field(form, name) for name in names if name in form}
+    names = (
+        "severity",
+        "cause",
+        "note",
+        "channel",
+        "plan",
+        "resolution",
+        "root_cause",
+        "lessons",
+        "follow_ups",
+        "reason",
+    )
+    arguments = {name: form_field(form, name) for name in names if name in form}
     if action is Action.assess:
         arguments = {k: v for k, v in arguments.items() if v or k == "note"}
     config = incident_config(application.settings)
-    return await _perform(
+    return await perform_then_show(
         request,
         application,
         user,
@@ -205,11 +239,11 @@ async def incident_action(
 @router.post("/incidents/{ref}/notes")
 async def incident_note(request: Request, application: AppDep, user: Reader, ref: str) -> Response:
     form = await request.form()
-    kind = _field(form, "kind", 32) or "note"
-    _demand(user, NOTE_PERMISSIONS.get(kind, frozenset({Permission.incidents_lead})))
-    text = _field(form, "text", 4000)
+    kind = form_field(form, "kind", 32) or "note"
+    demand(user, NOTE_PERMISSIONS.get(kind, frozenset({Permission.incidents_lead})))
+    text = form_field(form, "text", 4000)
     config = incident_config(application.settings)
-    return await _perform(
+    return await perform_then_show(
         request,
         application,
         user,
@@ -229,11 +263,11 @@ async def incident_note(request: Request, application: AppDep, user: Reader, ref
 @router.post("/incidents/{ref}/wait")
 async def incident_wait(request: Request, application: AppDep, user: Reader, ref: str) -> Response:
     form = await request.form()
-    value = _field(form, "party", 16)
+    value = form_field(form, "party", 16)
     party = WaitingOn(value) if value in {p.value for p in WaitingOn} else None
-    _demand(user, WAIT_PERMISSIONS[party])
+    demand(user, WAIT_PERMISSIONS[party])
     config = incident_config(application.settings)
-    return await _perform(
+    return await perform_then_show(
         request,
         application,
         user,
@@ -246,19 +280,19 @@ async def incident_wait(request: Request, application: AppDep, user: Reader, ref
 
 @router.post("/incidents/{ref}/tasks")
 async def incident_task(request: Request, application: AppDep, user: Reader, ref: str) -> Response:
-    _demand(user, TASK_PERMISSIONS)
+    demand(user, TASK_PERMISSIONS)
     form = await request.form()
     try:
-        kind = TaskKind(_field(form, "kind", 32))
-        hours = int(_field(form, "due_hours", 4) or "4")
+        kind = TaskKind(form_field(form, "kind", 32))
+        hours = int(form_field(form, "due_hours", 4) or "4")
     except ValueError:
         return _detail_page(
             request, application, user, ref, error="kind/due_hours: not a task", status_code=422
         )
-    owner = _field(form, "owner", 64)
+    owner = form_field(form, "owner", 64)
     due_at = application.clock.now() + timedelta(hours=hours)
     config = incident_config(application.settings)
-    return await _perform(
+    return await perform_then_show(
         request,
         application,
         user,
@@ -272,7 +306,7 @@ async def incident_task(request: Request, application: AppDep, user: Reader, ref
             owner=owner,
             due_at=due_at,
             actor=user.username,
-            note=_field(form, "note"),
+            note=form_field(form, "note"),
         ),
     )
 
@@ -282,7 +316,7 @@ async def task_done(request: Request, application: AppDep, user: Reader, task_id
     with application.read_session() as session:
         mine = {task.id for task, _ in tasks_of(session, user.username)}
     if task_id not in mine:
-        _demand(user, TASK_PERMISSIONS)  # leads may close anyone's task; others only their own
+        demand(user, TASK_PERMISSIONS)  # leads may close anyone's task; others only their own
     config = incident_config(application.settings)
     await run_in_threadpool(
         lambda: service.finish_task(
@@ -294,12 +328,12 @@ async def task_done(request: Request, application: AppDep, user: Reader, task_id
 
 @router.post("/incidents/{ref}/bulk/{what}")
 async def incident_bulk(request: Request, application: AppDep, user: Reader, ref: str, what: str) -> Response:
-    _demand(user, BULK_PERMISSIONS)
+    demand(user, BULK_PERMISSIONS)
     form = await request.form()
     config = incident_config(application.settings)
     if what == "message":
-        template = _field(form, "template", 32)
-        return await _perform(
+        template = form_field(form, "template", 32)
+        return await perform_then_show(
             request,
             application,
             user,
@@ -314,7 +348,7 @@ async def incident_bulk(request: Request, application: AppDep, user: Reader, ref
             ),
         )
     if what == "backup":
-        return await _perform(
+        return await perform_then_show(
             request,
             application,
             user,
@@ -332,9 +366,9 @@ async def report_from_order(
 ) -> Response:
     """The order page's "report undelivered" button (U3): open the case, or go to the open one."""
     form = await request.form()
-    cause_value = _field(form, "cause", 32)
+    cause_value = form_field(form, "cause", 32)
     cause = Cause(cause_value) if cause_value in {c.value for c in Cause} else Cause.unknown
-    summary = _field(form, "summary")
+    summary = form_field(form, "summary")
     config = incident_config(application.settings)
     ref = await run_in_threadpool(
         lambda: service.report_undelivered(

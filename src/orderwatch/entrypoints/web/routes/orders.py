@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderwatch.adapters.db.models_store import predictions_of_order
 from orderwatch.adapters.db.queries import OrderFilter, count_orders, get_order_detail, list_orders
+from orderwatch.adapters.db.remedy_queries import order_links
 from orderwatch.adapters.db.risk_queries import flags_of_order
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.domain.errors import ValidationFailed
@@ -134,5 +135,6 @@ def order_detail(
         "customer": customer_view(detail.customer, can_read_pii=can_read_pii),
         "risk_flags": [flag_card(flag) for flag in flags_of_order(session, ref)],
         "predictions": predictions_of_order(session, ref),
+        "links": order_links(session, ref),  # reshipment of / reshipped as (issue 5, U6)
     }
     return render(request, "orders/detail.html", context)

@@ -1,0 +1,1 @@
+"""Documents rendered from stored data: the post-incident report as PDF (U8, U9)."""
