@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         12, description="A new delay message needs the date to move this much"
     )
     feedback_delay_hours: int = Field(24, description="Hours after delivery before the feedback request")
+    auto_remedy_offers: bool = Field(
+        False, description="Offer the remedy policy's suggestion by itself when a delay is confirmed"
+    )
+    remedy_offer_validity_days: int = Field(
+        7, ge=1, le=60, description="Days a customer has to accept or decline a remedy offer"
+    )
     tracking_rate_limit_per_minute: int = Field(
         20, description="Tracking-page lookups and feedback posts per client address per minute"
     )

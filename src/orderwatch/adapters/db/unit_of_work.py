@@ -13,6 +13,7 @@ from orderwatch.adapters.db.master_data import SqlMasterDataStore
 from orderwatch.adapters.db.models_store import SqlModelRegistry, SqlPredictionStore
 from orderwatch.adapters.db.notifications import SqlNotificationStore
 from orderwatch.adapters.db.outbox import SqlOutbox
+from orderwatch.adapters.db.remedy_offers import SqlRemedyOfferStore
 from orderwatch.adapters.db.repositories import SqlRejects
 from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
 
@@ -36,6 +37,7 @@ class SqlAlchemyUnitOfWork:
         self.incidents = SqlIncidentStore(self.session)
         self.models = SqlModelRegistry(self.session)
         self.predictions = SqlPredictionStore(self.session)
+        self.remedy_offers = SqlRemedyOfferStore(self.session)
         return self
 
     def __exit__(

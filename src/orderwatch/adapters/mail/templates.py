@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from orderwatch.i18n import N_, load_translations
@@ -102,7 +103,25 @@ REMEDY_WORDS: Mapping[str, str] = {
     "refund": N_("a refund"),
     "coupon": N_("a discount coupon for your next order"),
     "reshipment": N_("a free reshipment"),
+    # The offer kinds of the remedy policy (domain/remedies.py ``Offer``).
+    "apology": N_("an apology"),
+    "partial_refund": N_("a partial refund"),
+    "full_refund": N_("a full refund"),
+    "free_reshipment": N_("a free reshipment"),
+    "redelivery": N_("a new delivery attempt"),
 }
+WINDOW = N_("Expected delivery window: %(start)s to %(end)s.")
+
+
+def remedy_words(context: Mapping[str, Any], language: str, gettext: Any) -> str:
+    """The remedy in plain words, with its value when it has one ("a partial refund (R$ 25,98)")."""
+    kind = str(context.get("remedy") or "")
+    words = str(gettext(REMEDY_WORDS[kind])) if kind in REMEDY_WORDS else kind
+    amount = context.get("amount_cents")
+    if isinstance(amount, int) and amount > 0 and context.get("currency"):
+        value = format_currency(amount / 100, str(context["currency"]), locale=language)
+        words = f"{words} ({value})"
+    return words
 
 
 class TemplateRenderer:
@@ -127,12 +146,19 @@ class TemplateRenderer:
             "order_ref": context.get("order_ref") or "",
             "expected": self._date(context.get("expected_at"), language, gettext),
             "cause": gettext(CAUSE_WORDS.get(str(context.get("cause")), UNKNOWN_CAUSE)),
-            "remedy": gettext(REMEDY_WORDS.get(str(context.get("remedy")), str(context.get("remedy") or ""))),
+            "remedy": remedy_words(context, language, gettext),
         }
         subject_id, body_id = WORDING[event]
+        body = gettext(body_id) % values
+        if context.get("expected_until") and context.get("expected_at"):
+            window = {
+                "start": self._date(context["expected_at"], language, gettext),
+                "end": self._date(context["expected_until"], language, gettext),
+            }
+            body = f"{body} {gettext(WINDOW) % window}"
         page = {
             "subject": gettext(subject_id) % values,
-            "body": gettext(body_id) % values,
+            "body": body,
             "tracking_url": context.get("tracking_url") or "",
             "shop_name": self.shop_name,
             "language": language,
