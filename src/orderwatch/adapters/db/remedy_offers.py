@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from orderwatch.adapters.db.dialect import insert_for
 from orderwatch.adapters.db.tables import CustomerRow, IncidentRow, OrderRow, RemedyOfferRow, table_of
 from orderwatch.domain.remedy_offers import OfferStatus, OfferTerms
 from orderwatch.services.offer_ports import OfferOrder, OfferRecord
@@ -117,9 +117,8 @@ class SqlRemedyOfferStore:
             "expires_at": terms.expires_at,
             "cause_key": cause_key,
         }
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(_OFFERS)
+            insert_for(self.session, _OFFERS)
             .values(values)
             .on_conflict_do_nothing(index_elements=["cause_key"])
             .returning(_OFFERS.c.id)

@@ -62,6 +62,11 @@ def load_all() -> None:
         importlib.import_module(module)
 
 
+def consumers(app: App, uow: Any) -> list[Sink]:
+    """Every registered outbox consumer bound to ``uow``, in name order (load_all() first)."""
+    return [factory(app, uow) for _, factory in sorted(CONSUMERS.items())]
+
+
 class FanOut:
     """One outbox sink that hands each message to every registered consumer, in name order."""
 
