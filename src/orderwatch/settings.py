@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         60, description="How long a worker holds claimed messages; longer than the channel time-out"
     )
     worker_threads: int = Field(8, description="Sending threads per worker process")
+    worker_mark_batch: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Sends per 'sent' mark transaction; a killed worker may re-send this many per thread",
+    )
     worker_poll_seconds: float = Field(0.5, description="Idle worker pause between looks at the database")
     notification_rules: str = Field(
         "{}",
