@@ -2,24 +2,28 @@
 
 The signed token is the only authority: another order's token cannot decide this offer (404,
 nothing changes); a replayed decision is a no-op; an expired offer shows as expired and cannot
-be accepted; a cross-site browser POST is refused. The expected window (P50–P90) shows (D3).
+be accepted; a cross-site browser POST is refused. The expected window (P50–P90) shows, and
+the active model's window is what a confirmed delay's event carries (D3).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orderwatch.adapters.clock import SimulatedClock
-from orderwatch.adapters.db.tables import OutboxRow, RemedyOfferRow
+from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
+from orderwatch.adapters.db.tables import ModelVersionRow, OutboxRow, PredictionRow, RemedyOfferRow
 from orderwatch.bootstrap import App
 from orderwatch.domain.roles import Role
 from orderwatch.entrypoints.api.app import create_app
 from orderwatch.entrypoints.incident_wiring import incident_config
+from orderwatch.services.ports import NewMessage
 from orderwatch.services.remedy_offers import make_offer
 from tests.e2e.test_tracking_page import _order, _token
 
@@ -119,3 +123,70 @@ def test_expired_offer_shows_expired_and_cannot_be_accepted(
     assert "/accept" not in page.text
     assert answer.status_code == 409
     assert _status(app, offer_id) == "offered"  # the expiry job marks it; nobody accepted it
+
+
+def test_page_shows_the_expected_window_of_the_last_delay_message(app: App, client: TestClient) -> None:
+    """D3: the window (P50–P90) a delay message told is the one the page shows."""
+    _, order_id = _order(app, email="ana@example.com")
+    now = app.clock.now()
+    start, end = now + timedelta(days=2), now + timedelta(days=5)
+    with app.uow() as uow:
+        uow.notifications.add_messages(
+            [
+                NewMessage(
+                    idempotency_key="delay:1:email",
+                    event="delay_risk",
+                    channel="email",
+                    recipient="ana@example.com",
+                    language="en",
+                    subject="late",
+                    body_text="late",
+                    body_html=None,
+                    context={"expected_at": start.isoformat(), "expected_until": end.isoformat()},
+                    send_at=now,
+                    order_id=order_id,
+                )
+            ],
+            now=now,
+        )
+        uow.commit()
+
+    page = client.get(f"/track/{_token(app, order_id)}?lang=en")
+
+    expected = page.text.split('data-testid="expected">')[1].split("</p>")[0]
+    assert expected.startswith("Expected between ")
+    assert str(end.astimezone(ZoneInfo(app.settings.shop_timezone)).day) in expected
+
+
+def test_eta_windows_read_the_active_models_latest_prediction(app: App) -> None:
+    _, order_id = _order(app, email="ana@example.com")
+    now = app.clock.now()
+    with app.uow() as uow:
+        for version, active in (("v1", False), ("v2", True)):
+            uow.session.add(
+                ModelVersionRow(
+                    version=version,
+                    trained_until=now,
+                    n_train=1,
+                    metrics={},
+                    model=b"",
+                    is_active=active,
+                    created_at=now,
+                )
+            )
+            uow.session.add(
+                PredictionRow(
+                    order_id=order_id,
+                    stage="purchase" if active else "handoff",
+                    model_version=version,
+                    p_late=0.7,
+                    eta_p50_at=now + timedelta(days=2 if active else 9),
+                    eta_p90_at=now + timedelta(days=4 if active else 12),
+                    reasons=[],
+                    scored_at=now,
+                )
+            )
+        uow.commit()
+    with app.uow() as uow:
+        windows = SqlRiskFlagStore(uow.session).eta_windows([order_id, order_id + 999])
+    assert windows == {order_id: (now + timedelta(days=2), now + timedelta(days=4))}
