@@ -2,7 +2,7 @@
 
 The form carries the policy's suggestion; an amount above the role's limit is refused (403)
 and changes nothing; logistics (no ``incidents:customer``) cannot offer; a made offer is
-listed on the case with its status and is on the timeline.
+listed on the case and on the order page with its status, and is on the case's timeline.
 """
 
 from __future__ import annotations
@@ -54,3 +54,5 @@ def test_cs_offers_the_suggested_remedy_within_its_limit(
     ]
     assert "remedy_offered" in kinds
     assert 'data-testid="offers"' in cs.get(page).text  # type: ignore[attr-defined]
+    order_page = logistics.get("/orders/o-9").text  # type: ignore[attr-defined]
+    assert '<tr data-status="offered">' in order_page  # recorded on the order, for every reader
