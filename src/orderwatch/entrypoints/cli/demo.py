@@ -45,7 +45,7 @@ def demo(
     days: int = typer.Option(120, help="Days of history before now"),
     seed: int = typer.Option(7, help="The same seed gives the same shop"),
     mailbox_days: int = typer.Option(
-        14, min=0, help="Customer messages of the last N days go to the demo mailbox"
+        7, min=0, help="Customer messages of the last N days go to the demo mailbox"
     ),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server afterwards"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with --no-serve)"),
