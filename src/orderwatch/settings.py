@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         60, description="How long a worker holds claimed messages; longer than the channel time-out"
     )
     worker_threads: int = Field(8, description="Sending threads per worker process")
+    worker_mark_batch: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Sends per 'sent' mark transaction; a killed worker may re-send this many per thread",
+    )
     worker_poll_seconds: float = Field(0.5, description="Idle worker pause between looks at the database")
     notification_rules: str = Field(
         "{}",
@@ -126,6 +132,12 @@ class Settings(BaseSettings):
         12, description="A new delay message needs the date to move this much"
     )
     feedback_delay_hours: int = Field(24, description="Hours after delivery before the feedback request")
+    auto_remedy_offers: bool = Field(
+        False, description="Offer the remedy policy's suggestion by itself when a delay is confirmed"
+    )
+    remedy_offer_validity_days: int = Field(
+        7, ge=1, le=60, description="Days a customer has to accept or decline a remedy offer"
+    )
     tracking_rate_limit_per_minute: int = Field(
         20, description="Tracking-page lookups and feedback posts per client address per minute"
     )

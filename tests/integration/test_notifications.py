@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import httpx
@@ -25,7 +25,7 @@ from orderwatch.services.ingest import ingest_events, ingest_orders, ingest_ship
 from orderwatch.services.notifications import plan_for_events, plan_notifications
 from orderwatch.services.ports import OutgoingMessage, PermanentFailure
 from tests.factories import make_event, make_order, make_shipment
-from tests.notification_support import HttpReceiver
+from tests.notification_support import HttpReceiver, store_emails
 
 LEASE = timedelta(seconds=30)
 
@@ -281,3 +281,73 @@ def test_major_incident_bulk_message_reaches_each_customer_once(app: App, clock:
     emails = [r for r in _messages(app) if r.channel == "email"]
     assert [(r.event, r.status) for r in emails] == [("remedy_offered", "pending")] * 2
     assert "um reenvio gratuito" in emails[0].body_text
+
+
+def test_delay_messages_carry_the_window_and_the_second_one_needs_a_moved_date(
+    app: App, clock: SimulatedClock
+) -> None:
+    """predicted_late then promise_passed (D3): both carry P50–P90; the rule compares them."""
+    order = make_order(purchased_at=clock.now() - timedelta(days=9), language="en")
+    ingest_orders(app.uow(), [order], clock=clock)
+    p50 = clock.now() + timedelta(days=3)
+
+    def raised(kind: str, start: datetime, key: str) -> tuple[str, dict[str, object], str]:
+        window = {"expected_at": start.isoformat(), "expected_until": (start + timedelta(days=2)).isoformat()}
+        return ("risk.flag_raised", {"order_ref": order.ref, "kind": kind, **window}, key)
+
+    def plan(*events: tuple[str, dict[str, object], str]) -> None:
+        with app.uow() as uow:
+            plan_for_events(
+                uow,
+                list(events),
+                renderer=TemplateRenderer(),
+                policy=NotificationPolicy(),
+                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+                now=clock.now(),
+            )
+            uow.commit()
+
+    plan(raised("predicted_late", p50, "k1"))
+    plan(raised("promise_passed", p50 + timedelta(hours=6), "k2"))  # moved less than 12 h
+    plan(raised("promise_passed", p50 + timedelta(days=2), "k3"))  # moved two days
+
+    emails = [(m.event, m.status, m.last_error) for m in _messages(app) if m.channel == "email"]
+    assert emails == [
+        ("delay_risk", "pending", None),
+        ("delay_confirmed", "suppressed", "no_change"),
+        ("delay_confirmed", "pending", None),
+    ]
+    first = next(m for m in _messages(app) if m.channel == "email")
+    assert first.context["expected_until"] == (p50 + timedelta(days=2)).isoformat()
+    assert "Expected delivery window:" in first.body_text
+
+
+def test_sends_are_marked_in_groups_and_a_failure_at_once(app: App, clock: SimulatedClock) -> None:
+    """``mark_every``: what a stop leaves unmarked is at most one group (the re-send window)."""
+    keys = store_emails(app, 7, now=clock.now(), prefix="group")
+    seen: list[str] = []
+    marked_when: list[int] = []  # how many sends had happened when each mark committed
+
+    class Flaky:
+        def send(self, message: OutgoingMessage) -> None:
+            seen.append(message.idempotency_key)
+            if message.idempotency_key == keys[2]:
+                raise ConnectionError("connection reset")
+
+    def counting_uow():  # type: ignore[no-untyped-def]
+        uow = app.uow()
+        original = uow.commit
+
+        def commit() -> None:
+            marked_when.append(len(seen))
+            original()
+
+        uow.commit = commit  # type: ignore[method-assign]
+        return uow
+
+    result = deliver_due(counting_uow, {"email": Flaky()}, clock=clock, lease=LEASE, mark_every=3)
+
+    assert (result.claimed, result.sent, result.retried) == (7, 6, 1)
+    assert marked_when == [0, 3, 6, 7]  # the claim, then: 2 sent + the failure, a group of 3, the rest
+    statuses = {r.idempotency_key: r.status for r in _messages(app)}
+    assert statuses == {key: "pending" if key == keys[2] else "sent" for key in keys}

@@ -50,7 +50,10 @@ POLICY = NotificationPolicy()
             {"order_ref": "o-1", "to_status": "resolved"},
             ["incident_resolved", "feedback_request"],
         ),
-        ("incident.remedy_offered", {"order_ref": "o-1", "remedy": "refund"}, ["remedy_offered"]),
+        ("incident.remedy_offered", {"order_ref": "o-1", "remedy": "refund"}, []),  # staff only
+        ("remedy.offered", {"order_ref": "o-1", "offer_id": 3, "remedy": "coupon"}, ["remedy_offered"]),
+        ("remedy.accepted", {"order_ref": "o-1", "offer_id": 3}, ["remedy_accepted"]),
+        ("remedy.declined", {"order_ref": "o-1", "offer_id": 3}, ["remedy_declined"]),
         ("incident.assign", {"order_ref": "o-1"}, []),
         ("incident.escalated", {"order_ref": "o-1"}, []),
         ("customer.incident_message", {"order_ref": "o-1", "template": "delay_apology"}, ["delay_confirmed"]),

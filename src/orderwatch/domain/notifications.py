@@ -44,6 +44,9 @@ class NotificationEvent(StrEnum):
     incident_resolved = "incident_resolved"
     remedy_offered = "remedy_offered"
     feedback_request = "feedback_request"
+    # The customer's decision on an offer: for staff and the shop's webhooks, never a customer message.
+    remedy_accepted = "remedy_accepted"
+    remedy_declined = "remedy_declined"
 
 
 class Channel(StrEnum):
@@ -67,7 +70,10 @@ DEFAULT_RULES: Mapping[NotificationEvent, frozenset[Channel]] = {
     NotificationEvent.incident_resolved: frozenset({Channel.email}),
     NotificationEvent.remedy_offered: frozenset({Channel.email, Channel.sms}),
     NotificationEvent.feedback_request: frozenset({Channel.email}),
+    NotificationEvent.remedy_accepted: frozenset(),
+    NotificationEvent.remedy_declined: frozenset(),
 }
+STAFF_EVENTS = frozenset({NotificationEvent.remedy_accepted, NotificationEvent.remedy_declined})
 
 # Delay messages are the ones that churn (ETA recalculated many times a day).
 DELAY_EVENTS = frozenset({NotificationEvent.delay_risk, NotificationEvent.delay_confirmed})
@@ -85,7 +91,13 @@ _INCIDENT_EVENTS = {
     "start_resolution": NotificationEvent.incident_updated,  # the remedy is agreed and under way
     "resolve": NotificationEvent.incident_resolved,
     "resolved": NotificationEvent.incident_resolved,
-    "remedy_offered": NotificationEvent.remedy_offered,
+}
+# An offer's own outbox rows (services/remedy_offers.py); the case's timeline entry
+# ``incident.remedy_offered`` is for staff only, so the customer hears of the offer once.
+_REMEDY_EVENTS = {
+    "remedy.offered": NotificationEvent.remedy_offered,
+    "remedy.accepted": NotificationEvent.remedy_accepted,
+    "remedy.declined": NotificationEvent.remedy_declined,
 }
 # Bulk messages staff send to every customer of a major incident (services/major_incidents.py).
 _BULK_TEMPLATES = {
@@ -159,6 +171,10 @@ class _Maker:
         trigger = self.one(event)
         return [replace(trigger, facts={**self.facts, "remedy": remedy})] if remedy else [trigger]
 
+    def remedy(self, topic: str) -> list[Trigger]:
+        event = _REMEDY_EVENTS[topic]
+        return [self.one(event, entry=f"{event.value}:offer:{self.payload.get('offer_id')}")]
+
     def incident(self, kind: str) -> list[Trigger]:
         event = _INCIDENT_EVENTS.get(kind) or _INCIDENT_EVENTS.get(str(self.payload.get("to_status")))
         if event is None:
@@ -189,6 +205,8 @@ def triggers_for(
     }
     if topic in by_topic:
         return by_topic[topic]()
+    if topic in _REMEDY_EVENTS:
+        return maker.remedy(topic)
     if topic.startswith("incident."):
         return maker.incident(topic.removeprefix("incident."))
     return []
@@ -274,13 +292,22 @@ class Intent:
     suppressed: Suppression | None = None
 
 
-def expected_at(facts: Mapping[str, Any]) -> datetime | None:
-    """The new expected delivery a delay event carries, if any (``expected_at`` ISO 8601)."""
-    value = facts.get("expected_at") or (facts.get("details") or {}).get("expected_at")
+def _moment(facts: Mapping[str, Any], name: str) -> datetime | None:
+    value = facts.get(name) or (facts.get("details") or {}).get(name)
     if not value:
         return None
     moment = datetime.fromisoformat(str(value))
     return moment if moment.tzinfo else None
+
+
+def expected_at(facts: Mapping[str, Any]) -> datetime | None:
+    """The new expected delivery a delay event carries, if any (``expected_at`` ISO 8601)."""
+    return _moment(facts, "expected_at")
+
+
+def expected_until(facts: Mapping[str, Any]) -> datetime | None:
+    """The late end of the expected window (the model's P90), if the event carries one."""
+    return _moment(facts, "expected_until")
 
 
 def is_significant_change(previous: datetime | None, new: datetime | None, minimum: timedelta) -> bool:
@@ -353,4 +380,6 @@ def parse_rules(text: Mapping[str, Sequence[str]]) -> dict[NotificationEvent, fr
             raise ValueError(
                 f"notification rules: event {name!r} has an unknown channel in {channels!r}"
             ) from None
+        if event in STAFF_EVENTS and rules[event]:
+            raise ValueError(f"notification rules: event {name!r} goes to staff and webhooks, not customers")
     return rules

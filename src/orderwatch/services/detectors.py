@@ -34,6 +34,7 @@ from orderwatch.domain.detectors import (
     detect_stalled,
     learn_lane_gaps,
 )
+from orderwatch.domain.risk_flags import RiskFlagKind
 from orderwatch.services.ports import Clock, OpenFlag, OutboxMessage, RiskFlagStore, RiskFlagUnitOfWork
 
 RAISED_TOPIC = "risk.flag_raised"
@@ -100,19 +101,28 @@ def plan_flags(findings: Sequence[Finding], open_flags: Sequence[OpenFlag]) -> F
     return FlagPlan(to_raise, to_update, to_clear)
 
 
-def _raised_message(flag_id: int, order_ref: str, finding: Finding, raised_at: datetime) -> OutboxMessage:
+def _raised_message(
+    flag_id: int,
+    order_ref: str,
+    finding: Finding,
+    raised_at: datetime,
+    window: tuple[datetime, datetime] | None = None,
+) -> OutboxMessage:
+    payload: dict[str, object] = {
+        "flag_id": flag_id,
+        "order_ref": order_ref,
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "cause": finding.cause.value if finding.cause else None,
+        "reason": finding.reason,
+        "raised_at": raised_at.isoformat(),
+    }
+    if window is not None:  # the model's expected window: the delay message tells it (D3)
+        payload |= {"expected_at": window[0].isoformat(), "expected_until": window[1].isoformat()}
     return OutboxMessage(
         topic=RAISED_TOPIC,
         idempotency_key=f"{RAISED_TOPIC}:{flag_id}:{raised_at.isoformat()}",
-        payload={
-            "flag_id": flag_id,
-            "order_ref": order_ref,
-            "kind": finding.kind.value,
-            "severity": finding.severity.value,
-            "cause": finding.cause.value if finding.cause else None,
-            "reason": finding.reason,
-            "raised_at": raised_at.isoformat(),
-        },
+        payload=payload,
     )
 
 
@@ -140,8 +150,16 @@ def run_detectors(
         plan = plan_flags(findings, store.open_flags(DETECTOR_KINDS))
         raised = store.raise_flags(plan.to_raise, now=now)
         by_key = {(f.order_id, f.kind): f for f in plan.to_raise}
+        # A broken promise tells the customer when to expect the parcel now, if the model knows.
+        confirmed = [r.order_id for r in raised if r.kind is RiskFlagKind.promise_passed]
+        windows = store.eta_windows(confirmed) if confirmed else {}
         uow.outbox.enqueue(
-            [_raised_message(r.id, r.order_ref, by_key[(r.order_id, r.kind)], r.raised_at) for r in raised],
+            [
+                _raised_message(
+                    r.id, r.order_ref, by_key[(r.order_id, r.kind)], r.raised_at, windows.get(r.order_id)
+                )
+                for r in raised
+            ],
             now=now,
         )
         store.update_flags(plan.to_update, now=now)

@@ -27,6 +27,7 @@ from orderwatch.domain.notifications import (
     Recipient,
     Trigger,
     expected_at,
+    expected_until,
     plan,
     subscribed,
     triggers_for,
@@ -144,7 +145,7 @@ def _with_order_ids(uow: NotificationUnitOfWork, triggers: list[Trigger]) -> lis
 def _context(trigger: Trigger, record: RecipientRecord | None, tracking_link: TrackingLink) -> dict[str, Any]:
     facts = trigger.facts
     expected = expected_at(facts)
-    return {
+    context = {
         "order_ref": (record.order_ref if record else None) or trigger.order_ref or "",
         "tracking_url": tracking_link(trigger.order_id) if trigger.order_id is not None else "",
         "status": facts.get("status"),
@@ -153,6 +154,15 @@ def _context(trigger: Trigger, record: RecipientRecord | None, tracking_link: Tr
         "remedy": facts.get("remedy"),
         "incident_ref": facts.get("incident") or facts.get("incident_ref"),
     }
+    until = expected_until(facts)
+    if until is not None:  # the model's P90: the window's end (D3)
+        context["expected_until"] = until.isoformat()
+    if "offer_id" in facts:  # a remedy offer or the customer's decision on it (D5)
+        context |= {key: facts.get(key) for key in _OFFER_FACTS}
+    return context
+
+
+_OFFER_FACTS = ("offer_id", "amount_cents", "currency", "expires_at", "status", "channel")
 
 
 def _customer_messages(

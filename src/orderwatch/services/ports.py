@@ -399,7 +399,7 @@ class NotificationStore(Protocol):
         """Lease due messages (pending, or sending with an expired lease) until ``lease_until``."""
         ...
 
-    def mark_sent(self, message_id: int, *, now: datetime) -> None: ...
+    def mark_sent(self, message_ids: Sequence[int], *, now: datetime) -> None: ...
 
     def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt; ``retry_at=None`` gives up (status ``dead``, shown to staff)."""
@@ -495,6 +495,10 @@ class RiskFlagStore(Protocol):
 
     def raise_flags(self, findings: Sequence[Finding], *, now: datetime) -> list[RaisedFlag]:
         """Insert, or re-open cleared rows; a row already open is left alone and not returned."""
+        ...
+
+    def eta_windows(self, order_ids: Sequence[int]) -> dict[int, tuple[datetime, datetime]]:
+        """The active delay model's latest (P50, P90) expected delivery per order, if scored."""
         ...
 
     def update_flags(self, changes: Sequence[tuple[int, Finding]], *, now: datetime) -> int:

@@ -76,6 +76,10 @@ def _message(flag_id: int, order_ref: str, finding: Finding, raised_at: datetime
             "cause": None,
             "reason": finding.reason,
             "raised_at": raised_at.isoformat(),
+            # The expected window (P50–P90): the delay message tells it, and the next delay
+            # message is only sent when it moved enough (ANCHORS §7, no churn) (D3).
+            "expected_at": finding.details["eta_p50_at"],
+            "expected_until": finding.details["eta_p90_at"],
         },
     )
 

@@ -198,13 +198,15 @@ class SqlNotificationStore:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
-    def mark_sent(self, message_id: int, *, now: datetime) -> None:
-        # Core, not an ORM-enabled UPDATE: this runs once per message sent, and the ORM's
+    def mark_sent(self, message_ids: Sequence[int], *, now: datetime) -> None:
+        # Core, not an ORM-enabled UPDATE: this runs once per few messages sent, and the ORM's
         # session synchronisation was most of its cost.
+        if not message_ids:
+            return
         self._relaxed_commit()
         self.session.connection().execute(
             _MESSAGES.update()
-            .where(_MESSAGES.c.id == message_id)
+            .where(_MESSAGES.c.id.in_(list(message_ids)))
             .values(status="sent", sent_at=now, last_error=None)
         )
 

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.dialect import insert_for, matching
 from orderwatch.adapters.db.tables import (
+    ModelVersionRow,
     OrderLineRow,
     OrderRow,
+    PredictionRow,
     RiskFlagRow,
     ShipmentRow,
     SupplierRow,
@@ -261,6 +263,19 @@ class SqlRiskFlagStore:
             RaisedFlag(flag_id, order_id, refs[order_id], KIND[kind], raised_at)
             for flag_id, order_id, kind, raised_at in returned
         ]
+
+    def eta_windows(self, order_ids: Sequence[int]) -> dict[int, tuple[datetime, datetime]]:
+        """The active model's latest (P50, P90) expected delivery per order, where it scored one."""
+        windows: dict[int, tuple[datetime, datetime]] = {}
+        for clause in matching(self.session, PredictionRow.order_id, order_ids):
+            query = (
+                select(PredictionRow.order_id, PredictionRow.eta_p50_at, PredictionRow.eta_p90_at)
+                .join(ModelVersionRow, ModelVersionRow.version == PredictionRow.model_version)
+                .where(clause, ModelVersionRow.is_active.is_(True))
+                .order_by(PredictionRow.scored_at, PredictionRow.id)
+            )
+            windows.update({order_id: (p50, p90) for order_id, p50, p90 in self.session.execute(query)})
+        return windows
 
     def _order_refs(self, order_ids: Sequence[int]) -> dict[int, str]:
         refs: dict[int, str] = {}

@@ -676,6 +676,53 @@ class NotificationMessageRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(Ts)
 
 
+class RemedyOfferRow(Base):
+    """A remedy put to a customer and their decision (D5, U6); not a payment (the ledger is apart).
+
+    ``status``: offered → accepted / declined (one decision, ``decided_at`` and ``channel`` say
+    when and where) or expired after ``expires_at``. ``cause_key`` makes an automatic offer
+    once per cause (a replayed delay event offers nothing new).
+    """
+
+    __tablename__ = "remedy_offers"
+    __table_args__ = (Index("ix_remedy_offers_due", "status", "expires_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="offered")
+    rule: Mapped[str | None] = mapped_column(String(120))
+    offered_by: Mapped[str] = mapped_column(String(64))
+    offered_at: Mapped[datetime] = mapped_column(Ts)
+    expires_at: Mapped[datetime] = mapped_column(Ts)
+    decided_at: Mapped[datetime | None] = mapped_column(Ts)
+    channel: Mapped[str | None] = mapped_column(String(32))  # where the customer decided
+    cause_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class MailboxRow(Base):
+    """The demo's local mailbox: what the demo shop "sent", stored here instead of leaving the machine.
+
+    One row per message idempotency key (a re-sent copy is recognised and dropped, like a
+    mailbox that de-duplicates on Message-ID).
+    """
+
+    __tablename__ = "demo_mailbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime] = mapped_column(Ts, index=True)
+
+
 class WorkerJobRow(Base):
     """When a scheduled worker job next runs; the row is the lock that lets one worker run it."""
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orderwatch.adapters.db.remedy_offers import SqlRemedyOfferStore
 from orderwatch.adapters.db.tables import (
     CarrierRow,
     CustomerRow,
@@ -23,6 +24,7 @@ from orderwatch.adapters.db.tables import (
     ShipmentRow,
     TrackingEventRow,
 )
+from orderwatch.services.offer_ports import OfferRecord
 
 PAGE_FEEDBACK_REF = "tracking-page"
 
@@ -51,6 +53,8 @@ class TrackingView:
     steps: list[TrackingStep] = field(default_factory=list)
     delay_cause: str | None = None
     expected_at: datetime | None = None
+    expected_until: datetime | None = None  # the window's late end (the model's P90), when known
+    offers: list[OfferRecord] = field(default_factory=list)
     feedback_score: int | None = None
     feedback_comment: str | None = None
 
@@ -103,7 +107,7 @@ def find_tracking_view(session: Session, order_id: int) -> TrackingView | None:
         .where(ShipmentRow.order_id == order_id)
         .limit(1)
     )
-    cause, expected = _delay(session, order_id)
+    cause, expected, until = _delay(session, order_id)
     feedback = session.execute(
         select(FeedbackRow.score, FeedbackRow.comment).where(
             FeedbackRow.order_id == order_id, FeedbackRow.ref == PAGE_FEEDBACK_REF
@@ -123,13 +127,19 @@ def find_tracking_view(session: Session, order_id: int) -> TrackingView | None:
         steps=steps,
         delay_cause=cause,
         expected_at=expected,
+        expected_until=until,
+        offers=SqlRemedyOfferStore(session).of_order(order_id),
         feedback_score=feedback[0] if feedback else None,
         feedback_comment=feedback[1] if feedback else None,
     )
 
 
-def _delay(session: Session, order_id: int) -> tuple[str | None, datetime | None]:
-    """The open risk flag's cause (or kind), and the expected date last told to the customer."""
+def _delay(session: Session, order_id: int) -> tuple[str | None, datetime | None, datetime | None]:
+    """The open risk flag's cause (or kind), and the expected window last told to the customer.
+
+    The window is the one of the last delay message; without one, the open flag's own (the
+    model's P50–P90 on a ``predicted_late`` flag).
+    """
     flag = session.execute(
         select(RiskFlagRow.cause, RiskFlagRow.kind, RiskFlagRow.details)
         .where(RiskFlagRow.order_id == order_id, RiskFlagRow.cleared_at.is_(None))
@@ -147,14 +157,20 @@ def _delay(session: Session, order_id: int) -> tuple[str | None, datetime | None
             .limit(1)
         )
     )
-    told = contexts[0].get("expected_at") if contexts else None
+    told = contexts[0] if contexts else {}
+    start, end = told.get("expected_at"), told.get("expected_until")
     if flag is None:
-        return None, datetime.fromisoformat(told) if told else None
+        return None, _moment(start), _moment(end)
     cause, kind, details = flag
-    expected = told or (details or {}).get("expected_at")
-    return cause or ("logistics_delay" if kind == "stalled" else None), (
-        datetime.fromisoformat(expected) if expected else None
-    )
+    if not start:
+        details = details or {}
+        start = details.get("expected_at") or details.get("eta_p50_at")
+        end = details.get("expected_until") or details.get("eta_p90_at")
+    return cause or ("logistics_delay" if kind == "stalled" else None), _moment(start), _moment(end)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def count_feedback(session: Session, order_id: int) -> int:

@@ -14,6 +14,7 @@ from orderwatch.adapters.db.models_store import SqlModelRegistry, SqlPredictionS
 from orderwatch.adapters.db.notifications import SqlNotificationStore
 from orderwatch.adapters.db.outbox import SqlOutbox
 from orderwatch.adapters.db.remedy_ledger import SqlRemedyLedger
+from orderwatch.adapters.db.remedy_offers import SqlRemedyOfferStore
 from orderwatch.adapters.db.repositories import SqlRejects
 from orderwatch.adapters.db.risk_flags import SqlRiskFlagStore
 
@@ -38,6 +39,7 @@ class SqlAlchemyUnitOfWork:
         self.remedies = SqlRemedyLedger(self.session)
         self.models = SqlModelRegistry(self.session)
         self.predictions = SqlPredictionStore(self.session)
+        self.remedy_offers = SqlRemedyOfferStore(self.session)
         return self
 
     def __exit__(

@@ -16,7 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from orderwatch.i18n import N_, load_translations
 from orderwatch.services.ports import Rendered
@@ -102,7 +104,29 @@ REMEDY_WORDS: Mapping[str, str] = {
     "refund": N_("a refund"),
     "coupon": N_("a discount coupon for your next order"),
     "reshipment": N_("a free reshipment"),
+    # The offer kinds of the remedy policy (domain/remedies.py ``Offer``).
+    "apology": N_("an apology"),
+    "partial_refund": N_("a partial refund"),
+    "full_refund": N_("a full refund"),
+    "free_reshipment": N_("a free reshipment"),
+    "redelivery": N_("a new delivery attempt"),
 }
+WINDOW = N_("Expected delivery window: %(start)s to %(end)s.")
+
+
+def remedy_words(context: Mapping[str, Any], language: str, gettext: Any) -> str:
+    """The remedy in plain words, with its value when it has one ("a partial refund (R$ 25,98)")."""
+    kind = str(context.get("remedy") or "")
+    words = str(gettext(REMEDY_WORDS[kind])) if kind in REMEDY_WORDS else kind
+    amount = context.get("amount_cents")
+    if isinstance(amount, int) and amount > 0 and context.get("currency"):
+        value = format_currency(amount / 100, str(context["currency"]), locale=language)
+        words = f"{words} ({value})"
+    return words
+
+
+# Per-message values of the layout: markers no text contains (NUL), replaced after rendering.
+_SLOTS = {name: f"\x00{name}\x00" for name in ("subject", "body", "tracking_url")}
 
 
 class TemplateRenderer:
@@ -111,12 +135,33 @@ class TemplateRenderer:
     def __init__(self, *, shop_name: str = "OrderWatch Shop", timezone: str = "America/Sao_Paulo") -> None:
         self.shop_name = shop_name
         self.zone = ZoneInfo(timezone)
-        self.env = Environment(
-            loader=FileSystemLoader(TEMPLATE_DIR),
-            autoescape=select_autoescape(["html"]),
-            extensions=["jinja2.ext.i18n"],
-            keep_trailing_newline=True,
-        )
+        self._skeletons: dict[tuple[str, str, bool], tuple[str, str]] = {}
+
+    def _skeleton(self, language: str, event: str, has_link: bool, translations: Any) -> tuple[str, str]:
+        """The (text, HTML) layout of one event and language rendered once, with slot markers.
+
+        The layout's own words are the same in every message of a language; rendering the
+        Jinja templates for each message cost more than everything else the planner does, so
+        they are rendered once per (language, event, link or not) and each message fills the
+        slots (HTML-escaped in the HTML part, as autoescape would).
+        """
+        key = (language, event, has_link)
+        skeleton = self._skeletons.get(key)
+        if skeleton is None:
+            env = Environment(
+                loader=FileSystemLoader(TEMPLATE_DIR),
+                autoescape=select_autoescape(["html"]),
+                extensions=["jinja2.ext.i18n"],
+                keep_trailing_newline=True,
+            )
+            env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+            page = {slot: marker for slot, marker in _SLOTS.items()}
+            page |= {"tracking_url": _SLOTS["tracking_url"] if has_link else "", "language": language}
+            page |= {"event": event, "shop_name": self.shop_name}
+            text = env.get_template("message.txt").render(page)
+            html = env.get_template("message.html").render(page)
+            skeleton = self._skeletons[key] = (text, html)
+        return skeleton
 
     def render(self, event: str, language: str, context: Mapping[str, Any]) -> Rendered:
         if event not in WORDING:
@@ -127,20 +172,28 @@ class TemplateRenderer:
             "order_ref": context.get("order_ref") or "",
             "expected": self._date(context.get("expected_at"), language, gettext),
             "cause": gettext(CAUSE_WORDS.get(str(context.get("cause")), UNKNOWN_CAUSE)),
-            "remedy": gettext(REMEDY_WORDS.get(str(context.get("remedy")), str(context.get("remedy") or ""))),
+            "remedy": remedy_words(context, language, gettext),
         }
         subject_id, body_id = WORDING[event]
+        body = gettext(body_id) % values
+        if context.get("expected_until") and context.get("expected_at"):
+            window = {
+                "start": self._date(context["expected_at"], language, gettext),
+                "end": self._date(context["expected_until"], language, gettext),
+            }
+            body = f"{body} {gettext(WINDOW) % window}"
         page = {
             "subject": gettext(subject_id) % values,
-            "body": gettext(body_id) % values,
+            "body": body,
             "tracking_url": context.get("tracking_url") or "",
             "shop_name": self.shop_name,
             "language": language,
             "event": event,
         }
-        self.env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
-        text = self.env.get_template("message.txt").render(page)
-        html = self.env.get_template("message.html").render(page)
+        text, html = self._skeleton(language, event, bool(page["tracking_url"]), translations)
+        for slot, marker in _SLOTS.items():
+            text = text.replace(marker, str(page[slot]))
+            html = html.replace(marker, str(escape(page[slot])))
         return Rendered(subject=page["subject"], text=text, html=html)
 
     def _date(self, value: object, language: str, gettext: Any) -> str:

@@ -2,20 +2,23 @@
 
 The shop comes from ``orderwatch.demo.generator`` (calibrated on Olist); it is replayed through the
 same ingestion path as live traffic, demo logins are created for every role, and the server
-starts. Messages go to a local sink: the demo never contacts a real address.
+starts. Customer messages are planned by the worker's planner and delivered to the local
+mailbox table (``/notifications/mailbox``): the demo never contacts a real address.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
+from sqlalchemy import func, select
 
 from orderwatch.adapters.clock import SimulatedClock
 from orderwatch.adapters.db.migrate import upgrade
+from orderwatch.adapters.db.tables import MailboxRow
 from orderwatch.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orderwatch.adapters.db.users import SqlUsers
 from orderwatch.adapters.security.passwords import hash_password
@@ -41,6 +44,9 @@ def demo(
     orders: int = typer.Option(20_000, help="About how many orders to generate"),
     days: int = typer.Option(120, help="Days of history before now"),
     seed: int = typer.Option(7, help="The same seed gives the same shop"),
+    mailbox_days: int = typer.Option(
+        7, min=0, help="Customer messages of the last N days go to the demo mailbox"
+    ),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server afterwards"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with --no-serve)"),
     database_url: str | None = typer.Option(
@@ -63,9 +69,18 @@ def demo(
     carriers = [CarrierDetails(c.code, c.name, c.url) for c in shop.carriers]
     import_carriers(application.uow(), carriers, clock=clock, source=SOURCE)
     report, sink = run_replay(
-        application, clock, shop.commands, quiet=as_json, label="replaying the demo shop"
+        application,
+        clock,
+        shop.commands,
+        quiet=as_json,
+        label="replaying the demo shop",
+        messages_since=now - timedelta(days=mailbox_days),
     )
     _create_logins(application.uow, now=now)
+    with application.read_session() as session:
+        mailbox = dict(
+            session.execute(select(MailboxRow.channel, func.count()).group_by(MailboxRow.channel)).all()
+        )
     kpis = kpi_summary(application)
     result = {
         "database_url": application.engine.url.render_as_string(),
@@ -80,6 +95,7 @@ def demo(
             "reason": shop.disruption.reason,
         },
         "replay": replay_json(report, sink),
+        "mailbox": {str(channel): int(count) for channel, count in mailbox.items()},
         "kpis": kpis,
         "logins": {role.value: name for role, (name, _) in DEMO_USERS.items()},
         "password": DEMO_PASSWORD,

@@ -5,6 +5,7 @@ Shared by ``orderwatch replay olist`` and ``orderwatch demo``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,20 +20,35 @@ from orderwatch.adapters.sinks import RecordingSink
 from orderwatch.bootstrap import App
 from orderwatch.domain.commands import TimedCommand
 from orderwatch.domain.kpis import KpiFigures, MonthBasis, compute, compute_grouped, month_of
+from orderwatch.entrypoints.cli.demo_messages import DemoMessages
 from orderwatch.entrypoints.cli.model import scoring_job
 from orderwatch.entrypoints.detector_wiring import JOB_NAME as DETECTORS
 from orderwatch.entrypoints.detector_wiring import detector_every, detector_job
 from orderwatch.entrypoints.incident_wiring import INCIDENT_JOBS
 from orderwatch.services.handlers import COMMAND_HANDLERS
 from orderwatch.services.outbox import drain
+from orderwatch.services.ports import Clock
 from orderwatch.services.replay import PeriodicJob, ReplayReport, replay
 
 
 def run_replay(
-    app: App, clock: SimulatedClock, commands: list[TimedCommand], *, quiet: bool, label: str
+    app: App,
+    clock: SimulatedClock,
+    commands: list[TimedCommand],
+    *,
+    quiet: bool,
+    label: str,
+    messages_since: datetime | None = None,
 ) -> tuple[ReplayReport, RecordingSink]:
-    """Replay ``commands`` through ingestion with the periodic jobs, showing a progress bar."""
+    """Replay ``commands`` through ingestion with the periodic jobs, showing a progress bar.
+
+    ``messages_since``: from then on the outbox also goes through the worker's consumers and
+    customer messages are delivered to the local mailbox table (the demo shop's mailbox).
+    """
     sink = RecordingSink()
+    outbox: Callable[[Clock], int] = partial(_drain, app, sink)
+    if messages_since is not None:
+        outbox = DemoMessages(app, sink, since=messages_since)
     detectors = detector_job(app)
     jobs = [
         PeriodicJob(DETECTORS, detector_every(app.settings), detectors),
@@ -40,7 +56,7 @@ def run_replay(
         *(PeriodicJob(j.name, j.every, partial(j.run, app)) for j in INCIDENT_JOBS),
         # The delay model re-scores open orders (a no-op until a model version is active).
         PeriodicJob("delay_model", timedelta(minutes=app.settings.scoring_every_minutes), scoring_job(app)),
-        PeriodicJob("outbox", timedelta(hours=1), lambda c: drain(app.uow, sink, clock=c, limit=5_000)),
+        PeriodicJob("outbox", timedelta(hours=1), outbox),
     ]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as bar:
@@ -55,8 +71,12 @@ def run_replay(
         )
     detectors(clock)  # the flags as of the end of the history, whatever the last job's time
     report.jobs_run[DETECTORS] += 1
-    drain(app.uow, sink, clock=clock, limit=5_000)
+    outbox(clock)
     return report, sink
+
+
+def _drain(app: App, sink: RecordingSink, clock: Clock) -> int:
+    return drain(app.uow, sink, clock=clock, limit=5_000)
 
 
 def figures_json(figures: KpiFigures) -> dict[str, Any]:

@@ -40,6 +40,7 @@ ALL_JOB_MODULES: list[str] = [
     "orderwatch.entrypoints.worker.incident_jobs",
     "orderwatch.entrypoints.worker.detector_jobs",
     "orderwatch.entrypoints.worker.maintenance_jobs",
+    "orderwatch.entrypoints.worker.offer_jobs",
 ]
 
 
@@ -59,6 +60,11 @@ def register_consumer(name: str, factory: ConsumerFactory) -> None:
 def load_all() -> None:
     for module in ALL_JOB_MODULES:
         importlib.import_module(module)
+
+
+def consumers(app: App, uow: Any) -> list[Sink]:
+    """Every registered outbox consumer bound to ``uow``, in name order (load_all() first)."""
+    return [factory(app, uow) for _, factory in sorted(CONSUMERS.items())]
 
 
 class FanOut:

@@ -24,9 +24,10 @@ from types import FrameType
 from orderwatch.adapters.db import worker_jobs
 from orderwatch.bootstrap import App
 from orderwatch.entrypoints.worker import jobs
+from orderwatch.entrypoints.worker.jobs import consumers
 from orderwatch.services.deliveries import deliver_due
-from orderwatch.services.outbox import dispatch_due
-from orderwatch.services.ports import ChannelSender, Sink
+from orderwatch.services.outbox import dispatch_batch, dispatch_due
+from orderwatch.services.ports import ChannelSender
 
 log = logging.getLogger("orderwatch.worker")
 
@@ -96,34 +97,17 @@ class Worker:
     def _plan_step(self) -> bool:
         """Hand due outbox rows to the consumers: the whole batch at once, or row by row on error."""
         uow = self.app.uow()
-        now = self.app.clock.now()
         try:
-            with uow:
-                events = uow.outbox.claim_due(now=now, limit=500)
-                if not events:
-                    return False
-                for consumer in self._consumers(uow):
-                    send_many = getattr(consumer, "send_many", None)
-                    if send_many is not None:
-                        send_many(events)
-                    else:
-                        for event in events:
-                            consumer.send(event)
-                uow.outbox.mark_sent([e.id for e in events], now=now)
-                uow.commit()
-            return True
+            return dispatch_batch(uow, consumers(self.app, uow), clock=self.app.clock, limit=500) > 0
         except Exception:
             # One bad event must not block the rest: the per-row path retries it with back-off
             # and finally parks it as dead, while the others go through.
             log.exception("outbox batch failed; dispatching row by row")
             row_uow = self.app.uow()
             result = dispatch_due(
-                row_uow, jobs.FanOut(self._consumers(row_uow)), clock=self.app.clock, limit=500
+                row_uow, jobs.FanOut(consumers(self.app, row_uow)), clock=self.app.clock, limit=500
             )
             return result.sent + result.retried + result.dead > 0
-
-    def _consumers(self, uow: object) -> list[Sink]:
-        return [factory(self.app, uow) for _, factory in sorted(jobs.CONSUMERS.items())]
 
     def _run_due_jobs(self) -> bool:
         ran = False
@@ -155,6 +139,7 @@ class Worker:
                         lease=self.lease,
                         limit=self.batch,
                         should_stop=self.stopping.is_set,
+                        mark_every=self.app.settings.worker_mark_batch,
                     )
                 except Exception as failure:  # the database went away: wait, then try again
                     log.exception("sending step failed")

@@ -22,13 +22,14 @@ from orderwatch.adapters.db.incident_queries import (
     remedy_facts,
     tasks_of,
 )
+from orderwatch.adapters.db.remedy_offers import SqlRemedyOfferStore
 from orderwatch.adapters.db.remedy_queries import ledger_of
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.claims import CLAIM_TRANSITIONS, ClaimAction, ClaimStatus
 from orderwatch.domain.compensation import CompensationKind
-from orderwatch.domain.errors import Conflict, NotFound, ValidationFailed
+from orderwatch.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from orderwatch.domain.incident_permissions import (
     ACTION_PERMISSIONS,
     APPROVE_PERMISSIONS,
@@ -44,7 +45,8 @@ from orderwatch.domain.incident_permissions import (
 from orderwatch.domain.incident_tasks import TaskKind
 from orderwatch.domain.incidents import TRANSITIONS, Action, IncidentSeverity, IncidentStatus, WaitingOn
 from orderwatch.domain.remedies import propose
-from orderwatch.domain.roles import Permission
+from orderwatch.domain.remedy_offers import DEFAULT_VALIDITY
+from orderwatch.domain.roles import Permission, Role
 from orderwatch.entrypoints.api.deps import AppDep, ReadSessionDep
 from orderwatch.entrypoints.incident_wiring import incident_config
 from orderwatch.entrypoints.web import incident_views as views
@@ -53,6 +55,7 @@ from orderwatch.entrypoints.web.routing import web_router
 from orderwatch.entrypoints.web.security import Forbidden, permissions_of, require
 from orderwatch.services import incidents as service
 from orderwatch.services.major_incidents import message_affected_customers, request_backup_carrier
+from orderwatch.services.remedy_offers import make_offer
 
 router = web_router()
 Reader = Annotated[UserRecord, require(Permission.incidents_read)]
@@ -156,6 +159,11 @@ def _detail_page(
             "remedy": propose(remedy_facts(session, detail.incident, now=now))
             if detail.incident.order_id
             else None,
+            "offers": SqlRemedyOfferStore(session).of_order(detail.incident.order_id)
+            if detail.incident.order_id
+            else [],
+            "can_offer": may(held, OFFER_PERMISSIONS),
+            "offer_days": DEFAULT_VALIDITY.days,
             "now": now,
             "duration": views.duration,
             "can_note": {kind: may(held, needed) for kind, needed in NOTE_PERMISSIONS.items()},
@@ -194,6 +202,8 @@ async def perform_then_show(
         return _detail_page(request, application, user, ref, error=str(error), status_code=422)
     except Conflict as error:
         return _detail_page(request, application, user, ref, error=str(error), status_code=409)
+    except PermissionDenied as error:  # an amount above the role's approval limit
+        return _detail_page(request, application, user, ref, error=str(error), status_code=403)
     return RedirectResponse(f"/incidents/{ref}", status_code=303)
 
 
@@ -234,6 +244,55 @@ async def incident_action(
             arguments=arguments,
         ),
     )
+
+
+OFFER_PERMISSIONS = frozenset({Permission.incidents_customer})
+
+
+def _cents(text: str) -> int:
+    """An amount typed in currency units ("12.90" or "12,90") as whole cents."""
+    cleaned = text.strip().replace(",", ".") or "0"
+    try:
+        whole, _, fraction = cleaned.partition(".")
+        if len(fraction) > 2 or not whole.isdigit() or (fraction and not fraction.isdigit()):
+            raise ValueError(cleaned)
+        return int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
+    except ValueError:
+        raise ValidationFailed("amount", "must be an amount like 12.90", text) from None
+
+
+@router.post("/incidents/{ref}/offer")
+async def incident_offer(request: Request, application: AppDep, user: Reader, ref: str) -> Response:
+    """Offer the customer a remedy (D5, U6): CS within their role's approval limit."""
+    demand(user, OFFER_PERMISSIONS)
+    form = await request.form()
+    with application.read_session() as session:
+        detail = find_incident(session, ref)
+    if detail is None or not detail.incident.order_ref:
+        raise NotFound("incident", ref)
+    order_ref = detail.incident.order_ref
+    kind, amount, days = (
+        form_field(form, "kind", 32),
+        form_field(form, "amount", 20),
+        form_field(form, "days", 3),
+    )
+
+    def work() -> int:
+        if not days.isdigit():
+            raise ValidationFailed("days", "must be a whole number of days", days)
+        return make_offer(
+            application.uow(),
+            application.clock,
+            config=incident_config(application.settings),
+            order_ref=order_ref,
+            kind=kind,
+            amount_cents=_cents(amount),
+            actor=user.username,
+            role=Role(user.role),
+            validity=timedelta(days=int(days)),
+        )
+
+    return await perform_then_show(request, application, user, ref, work)
 
 
 @router.post("/incidents/{ref}/notes")

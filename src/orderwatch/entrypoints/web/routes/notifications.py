@@ -3,7 +3,8 @@
 ``/notifications`` lists every planned message (the demo's mailbox: the demo shop sends only
 to the local sink) with delivery status; permanent failures (``dead``) show their error and
 can be redriven by integration managers. ``/notifications/preview`` renders any event's
-template in any customer language, as the customer will read it.
+template in any customer language, as the customer will read it. ``/notifications/mailbox``
+lists what the demo shop delivered to its local mailbox table (``orderwatch demo``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated
 from fastapi import Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from orderwatch.adapters.db.demo_mailbox import CUSTOMER_CHANNELS, list_mailbox
 from orderwatch.adapters.db.notification_queries import STATUSES, list_messages
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.adapters.mail.templates import WORDING, TemplateRenderer
@@ -74,6 +76,26 @@ def messages_page(
         "error": error,
     }
     return render(request, "notifications/list.html", context, status_code=422 if error else 200)
+
+
+@router.get("/notifications/mailbox")
+def mailbox_page(
+    request: Request,
+    session: ReadSessionDep,
+    user: Reader,
+    channel: Annotated[str, Query(max_length=16)] = "",
+) -> Response:
+    """The demo shop's local mailbox (what it "sent"); recipients masked unless the role reads PII."""
+    error = None
+    if channel and channel not in CUSTOMER_CHANNELS:
+        error, channel = "channel", ""
+    can_read_pii = Permission.customers_read_pii in permissions_of(user)
+    rows = [
+        {"line": line, "recipient": _shown_recipient(line.recipient, line.channel, can_read_pii=can_read_pii)}
+        for line in list_mailbox(session, channel=channel or None)
+    ]
+    context = {"rows": rows, "channels": CUSTOMER_CHANNELS, "channel": channel, "error": error}
+    return render(request, "notifications/mailbox.html", context, status_code=422 if error else 200)
 
 
 @router.post("/notifications/redrive")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderwatch.adapters.db.models_store import predictions_of_order
 from orderwatch.adapters.db.queries import OrderFilter, count_orders, get_order_detail, list_orders
+from orderwatch.adapters.db.remedy_offers import SqlRemedyOfferStore
 from orderwatch.adapters.db.remedy_queries import order_links
 from orderwatch.adapters.db.risk_queries import flags_of_order
 from orderwatch.adapters.db.users import UserRecord
@@ -26,6 +27,7 @@ from orderwatch.domain.orders import OrderStatus
 from orderwatch.domain.roles import Permission
 from orderwatch.entrypoints.api.deps import AppDep, ReadSessionDep
 from orderwatch.entrypoints.web.choices import ATTENTION, LATENESS
+from orderwatch.entrypoints.web.incident_views import OFFER
 from orderwatch.entrypoints.web.masking import customer_view
 from orderwatch.entrypoints.web.rendering import is_htmx, render, web_state
 from orderwatch.entrypoints.web.routes.risk import flag_card
@@ -136,5 +138,8 @@ def order_detail(
         "risk_flags": [flag_card(flag) for flag in flags_of_order(session, ref)],
         "predictions": predictions_of_order(session, ref),
         "links": order_links(session, ref),  # reshipment of / reshipped as (issue 5, U6)
+        # The customer's decisions on remedy offers are recorded on the order (D5, U6).
+        "offers": SqlRemedyOfferStore(session).of_order(detail.summary.id),
+        "OFFER": OFFER,
     }
     return render(request, "orders/detail.html", context)

@@ -11,9 +11,12 @@ Access rules:
 * every request counts against a per-address limit (``ORDERWATCH_TRACKING_RATE_LIMIT_PER_MINUTE``,
   429 beyond it); personal data is masked; pages are ``no-store`` and ``noindex``.
 
-Customer POSTs carry no session and no CSRF token: the feedback form is only reachable with
-the order's unguessable token, which a cross-site attacker does not have; the lookup form
-changes nothing. Pages speak the customer's language (pt_BR, en, zh_CN; ``?lang=`` overrides).
+Customer POSTs carry no session and no CSRF token: the feedback and offer forms are only
+reachable with the order's unguessable token, which a cross-site attacker does not have (and
+a browser's ``Sec-Fetch-Site: cross-site`` is refused besides); the lookup form changes
+nothing. A remedy offer (D5, U6) is decided here: the token's order must own the offer, one
+decision only (a repeat is a no-op), never after its expiry. Pages speak the customer's
+language (pt_BR, en, zh_CN; ``?lang=`` overrides).
 """
 
 from __future__ import annotations
@@ -24,21 +27,26 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_currency
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from orderwatch.adapters.db.tracking_queries import TrackingView, find_order_by_contact, find_tracking_view
-from orderwatch.adapters.mail.templates import CAUSE_WORDS, UNKNOWN_CAUSE
+from orderwatch.adapters.mail.templates import CAUSE_WORDS, REMEDY_WORDS, UNKNOWN_CAUSE
 from orderwatch.adapters.security.tracking_tokens import TrackingTokens
-from orderwatch.domain.errors import ValidationFailed
+from orderwatch.domain.errors import Conflict, NotFound, ValidationFailed
+from orderwatch.domain.remedy_offers import Decision, effective_status
 from orderwatch.domain.types import Language
 from orderwatch.entrypoints.api.deps import AppDep
+from orderwatch.entrypoints.incident_wiring import incident_config
 from orderwatch.entrypoints.web.masking import mask_email, mask_phone
 from orderwatch.entrypoints.web.rendering import SECURITY_HEADERS, WEB_DIR
 from orderwatch.entrypoints.web.security import LoginThrottle
 from orderwatch.i18n import N_, load_translations
 from orderwatch.services.feedback import record_page_feedback
+from orderwatch.services.offer_ports import OfferRecord
+from orderwatch.services.remedy_offers import decide_offer
 from orderwatch.settings import Settings
 
 router = APIRouter()
@@ -216,8 +224,44 @@ def tracking_page(request: Request, app: AppDep, token: str) -> Response:
     language = _language(request, view.language)
     thanks = request.query_params.get("thanks") == "1"
     return _page(
-        request, state, "tracking/order.html", language, _order_context(view, language, state, thanks)
+        request,
+        state,
+        "tracking/order.html",
+        language,
+        _order_context(view, language, state, thanks, clock_now=app.clock.now()),
     )
+
+
+@router.post("/track/{token}/offers/{offer_id}/{decision}")
+def decide(request: Request, app: AppDep, token: str, offer_id: int, decision: Decision) -> Response:
+    """The customer accepts or declines an offer of the order the token opens (D5, U6)."""
+    state, view = _view_or_none(request, app, token)
+    if _throttled(request, state, datetime.now(UTC)):
+        return _too_many(request, state, _language(request))
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return _page(request, state, "tracking/message.html", _language(request), {"kind": "not_found"}, 403)
+    if view is None:
+        return _page(request, state, "tracking/message.html", _language(request), {"kind": "not_found"}, 404)
+    language = _language(request, view.language)
+    try:
+        decide_offer(
+            app.uow(),
+            app.clock,
+            config=incident_config(app.settings),
+            order_id=view.order_id,
+            offer_id=offer_id,
+            decision=decision,
+            channel="tracking_page",
+        )
+    except NotFound:
+        return _page(request, state, "tracking/message.html", language, {"kind": "not_found"}, 404)
+    except Conflict:
+        _, fresh = _view_or_none(request, app, token)
+        context = _order_context(fresh or view, language, state, thanks=False, clock_now=app.clock.now())
+        context |= {"offer_error": offer_id, "path": f"/track/{token}"}
+        return _page(request, state, "tracking/order.html", language, context, status=409)
+    suffix = f"?lang={language}" if request.query_params.get("lang") else ""
+    return RedirectResponse(f"/track/{token}{suffix}#offer-{offer_id}", status_code=303)
 
 
 @router.post("/track/{token}/feedback")
@@ -239,13 +283,16 @@ def feedback(
             app.uow(), order_ref=view.order_ref, score=score, comment=comment, clock=app.clock
         )
     except ValidationFailed:
-        context = _order_context(view, language, state, thanks=False) | {"feedback_error": True}
+        context = _order_context(view, language, state, thanks=False, clock_now=app.clock.now())
+        context |= {"feedback_error": True}
         return _page(request, state, "tracking/order.html", language, context, status=422)
     suffix = f"&lang={language}" if request.query_params.get("lang") else ""
     return RedirectResponse(f"/track/{token}?thanks=1{suffix}#feedback", status_code=303)
 
 
-def _order_context(view: TrackingView, language: str, state: TrackingState, thanks: bool) -> dict[str, Any]:
+def _order_context(
+    view: TrackingView, language: str, state: TrackingState, thanks: bool, *, clock_now: datetime
+) -> dict[str, Any]:
     def day(moment: datetime | None) -> str | None:
         return (
             format_date(moment.astimezone(state.zone).date(), format="long", locale=language)
@@ -259,8 +306,13 @@ def _order_context(view: TrackingView, language: str, state: TrackingState, than
         return f"{day_part} {format_time(local, 'short', locale=language)}"
 
     expected = view.expected_at or view.promised_at
-    late = view.delivered_at is None and expected is not None and expected < datetime.now(UTC)
+    now = datetime.now(UTC)
+    late = view.delivered_at is None and expected is not None and expected < now
+    window_end = view.expected_until if view.expected_at and view.expected_until else None
     return {
+        "expected_until": day(window_end),
+        "offers": [_offer(offer, language, day, clock_now) for offer in view.offers],
+        "offer_error": None,
         "order_ref": view.order_ref,
         "status": view.status,
         "reached": _reached(view),
@@ -294,6 +346,18 @@ def _order_context(view: TrackingView, language: str, state: TrackingState, than
         "can_rate": view.delivered_at is not None or view.status in {"delivered", "partially_delivered"},
         "thanks": thanks,
         "feedback_error": False,
+    }
+
+
+def _offer(offer: OfferRecord, language: str, day: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "id": offer.id,
+        "words": REMEDY_WORDS.get(offer.kind, offer.kind),
+        "amount": format_currency(offer.amount_cents / 100, offer.currency, locale=language)
+        if offer.amount_cents
+        else None,
+        "status": effective_status(offer.status, offer.expires_at, now).value,
+        "expires": day(offer.expires_at),
     }
 
 
