@@ -1,7 +1,7 @@
 """remedy offers and the demo mailbox (issue 6: D5, U6, D4)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23 15:40:00
 """
 
