@@ -7,6 +7,7 @@ Training uses only outcomes known at the cut-off (orders delivered before ``unti
 calibrated on a time-held-out slice (split conformal: the model is fitted on older orders, the
 shift that makes 90 % of the slice's deliveries fall under it is added to the final model's P90).
 Reasons: the change in P(late) when one group of facts is set to its lane's typical values.
+The held-out slice's scores are also the evaluation stored with the version (``holdout.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from orderwatch.adapters.ml.features import History, Stage, Vocabulary, build
+from orderwatch.adapters.ml.holdout import HeldOut, holdout_evaluation, residual_quantile
 from orderwatch.domain.risk import Fact, ReasonCode, top_reasons
 
 CATEGORICAL = ("customer_region", "seller_region")
@@ -131,13 +133,7 @@ class StageModel:
 
     def quantile_days(self, log_days: np.ndarray, quantile: float) -> np.ndarray:
         """Days until delivery at ``quantile`` (split-conformal on the held-out residuals)."""
-        return np.maximum(np.expm1(log_days + _residual_quantile(self.residuals, quantile)), 0.0)
-
-
-def _residual_quantile(residuals: np.ndarray, quantile: float) -> float:
-    # The (1 + 1/n)-corrected level of split conformal prediction.
-    level = min(1.0, quantile * (1 + 1 / max(residuals.size, 1)))
-    return float(np.quantile(residuals, level)) if residuals.size else 0.0
+        return np.maximum(np.expm1(log_days + residual_quantile(self.residuals, quantile)), 0.0)
 
 
 @dataclass
@@ -281,6 +277,7 @@ def train(
             f"until: only {len(rows)} delivered orders before the cut-off; at least 200 are needed"
         )
     stages: dict[Stage, StageModel] = {}
+    held_out: dict[Stage, HeldOut] = {}
     baselines: tuple[dict[int, np.ndarray], list[str]] | None = None
     for stage in Stage:
         part = rows if stage is Stage.purchase else rows[rows["handed"].notna() & (rows["handed"] < until)]
@@ -291,11 +288,12 @@ def train(
         target = part["delivered"].to_numpy(dtype=float) - at
         late = (part["delivered"] > part["promised"]).to_numpy()
         purchased = part["purchased"].to_numpy(dtype=float)
-        stages[stage] = _fit_stage(matrix, target, late, purchased, until, fast=fast)
+        stages[stage], held = _fit_stage(matrix, target, late, purchased, until, fast=fast)
+        held_out[stage] = held.on(part.index)
         if stage is Stage.purchase:
             baselines = _lane_baselines(matrix)
     assert baselines is not None
-    return DelayModel(
+    model = DelayModel(
         vocabulary=vocabulary,
         trained_until=until,
         promise_quantile=promise_quantile,
@@ -303,8 +301,12 @@ def train(
         baselines=baselines[0],
         baseline_columns=baselines[1],
         n_train=len(rows),
-        train_seconds=time.perf_counter() - started,
     )
+    model.metrics["evaluation"] = holdout_evaluation(
+        rows, held_out, until=until, slice_days=CALIBRATION_DAYS, quantile=promise_quantile
+    )
+    model.train_seconds = time.perf_counter() - started
+    return model
 
 
 def _fit_stage(
@@ -315,30 +317,36 @@ def _fit_stage(
     until: float,
     *,
     fast: bool,
-) -> StageModel:
+) -> tuple[StageModel, HeldOut]:
     late_model = _classifier(fast=fast).fit(matrix, late)
     log_target = np.log1p(np.maximum(target, 0.0))
     eta = _regressor(fast=fast).fit(matrix, log_target)
-    return StageModel(
-        list(matrix.columns), late_model, eta, _held_out_residuals(matrix, log_target, purchased, until)
-    )
+    held = _held_out(matrix, log_target, late, purchased, until)
+    return StageModel(list(matrix.columns), late_model, eta, np.sort(held.residuals)), held
 
 
-def _held_out_residuals(
-    matrix: pd.DataFrame, log_target: np.ndarray, purchased: np.ndarray, until: float
-) -> np.ndarray:
-    """Log-day residuals of a model fitted on older orders, on a time-held-out slice.
+def _held_out(
+    matrix: pd.DataFrame, log_target: np.ndarray, late: np.ndarray, purchased: np.ndarray, until: float
+) -> HeldOut:
+    """Scores of a time-held-out slice by estimators fitted on older orders.
 
     The slice is the orders bought 95 to 35 days before the cut-off: nearly all of them were
     delivered by then, so it is not biased toward fast deliveries, and none of them was seen
-    by the model that scores it.
+    by the estimators that score it. Its residuals calibrate the quantiles; its scores are the
+    evaluation stored with the version.
     """
     older = purchased < until - CALIBRATION_DAYS[0]
     held = (purchased >= until - CALIBRATION_DAYS[0]) & (purchased < until - CALIBRATION_DAYS[1])
-    if older.sum() < 200 or held.sum() < 50:
+    in_sample = bool(older.sum() < 200 or held.sum() < 50)
+    if in_sample:
         older = held = np.ones(purchased.size, dtype=bool)  # too little history: in-sample, narrower
-    model = _regressor(fast=True).fit(matrix[older], log_target[older])
-    return np.sort(log_target[held] - model.predict(matrix[held]))
+    eta = _regressor(fast=True).fit(matrix[older], log_target[older])
+    log_days = eta.predict(matrix[held])
+    if len(np.unique(late[older])) > 1:
+        p_late = _classifier(fast=True).fit(matrix[older], late[older]).predict_proba(matrix[held])[:, 1]
+    else:
+        p_late = np.full(int(held.sum()), float(late[older][0]) if older.any() else np.nan)
+    return HeldOut(held, log_days, log_target[held] - log_days, p_late, in_sample=in_sample)
 
 
 def _lane_baselines(matrix: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
