@@ -181,15 +181,28 @@ _loaded: dict[str, DelayModel] = {}
 
 
 def active_scorer(
-    uow: ModelUnitOfWork, read_session: Callable[[], Session], *, refresh: timedelta = timedelta(hours=1)
+    uow: ModelUnitOfWork,
+    read_session: Callable[[], Session],
+    *,
+    refresh: timedelta = timedelta(hours=1),
+    previous: DelayScorer | None = None,
 ) -> DelayScorer | None:
-    """A scorer for the active model version, or ``None`` when no version is active."""
+    """A scorer for the active model version, or ``None`` when no version is active.
+
+    ``previous`` is returned as it is while its version is still the active one, so a job that
+    runs every minute keeps its loaded history instead of reading it again.
+    """
     with uow:
-        found = uow.models.active()
-    if found is None:
-        return None
-    info, blob = found
-    model = _loaded.get(info.version)
-    if model is None:
-        model = _loaded[info.version] = loads(blob)
-    return DelayScorer(model, info.version, read_session, refresh=refresh)
+        version = uow.models.active_version()
+        if version is None:
+            return None
+        if previous is not None and previous.version == version:
+            return previous
+        model = _loaded.get(version)
+        if model is None:
+            found = uow.models.active()
+            if found is None:  # pragma: no cover - deactivated between the two reads
+                return None
+            version, blob = found[0].version, found[1]
+            model = _loaded[version] = loads(blob)
+    return DelayScorer(model, version, read_session, refresh=refresh)

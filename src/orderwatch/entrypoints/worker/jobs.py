@@ -40,6 +40,7 @@ ALL_JOB_MODULES: list[str] = [
     "orderwatch.entrypoints.worker.incident_jobs",
     "orderwatch.entrypoints.worker.detector_jobs",
     "orderwatch.entrypoints.worker.maintenance_jobs",
+    "orderwatch.entrypoints.worker.model_jobs",
 ]
 
 
