@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from orderwatch.adapters.clock import SimulatedClock
 from orderwatch.adapters.db.tables import PredictionRow, RiskFlagRow, ShipmentRow
-from orderwatch.adapters.ml.dataset import from_days
+from orderwatch.adapters.ml.dataset import from_days, load_orders
 from orderwatch.adapters.ml.model import DelayModel, train
 from orderwatch.adapters.ml.scorer import active_scorer, dumps
 from orderwatch.bootstrap import App
@@ -123,3 +123,20 @@ def test_a_delivered_order_loses_its_predicted_late_flag_on_the_rescore(shop: Ap
 def _open_flags(app: App) -> int:
     with app.read_session() as session:
         return len(session.scalars(select(RiskFlagRow.id).where(RiskFlagRow.cleared_at.is_(None))).all())
+
+
+def test_the_in_memory_rescore_equals_scoring_the_rows_read_again(shop: App) -> None:
+    scorer = active_scorer(shop.uow(), shop.read_session)
+    assert scorer is not None
+    now = shop.clock.now()
+    context = scorer.context(now, fresh=True)  # the history as the job holds it
+    _scan(shop, "o-1", ShipmentStatus.picked_up)  # after the history was loaded
+    ids = [int(i) for i in context.frame["id"]]
+
+    cached = scorer.score_orders(ids, now=now)
+    with shop.read_session() as session:
+        rows = load_orders(session, order_ids=ids)
+    reloaded = scorer.score_frame(rows, now, context.history, explain_above=0.0)
+
+    assert sorted(cached, key=lambda p: p.order_id) == sorted(reloaded, key=lambda p: p.order_id)
+    assert {p.stage for p in cached} == {"purchase", "handoff"}  # o-1's hand-off was seen

@@ -538,8 +538,10 @@ class RiskModel(Protocol):
         """Every open order's prediction as of ``now``; reasons only where p_late ≥ ``explain_above``."""
         ...
 
-    def score_orders(self, order_ids: Sequence[int], *, now: datetime) -> list[OrderPrediction]:
-        """Re-score a few orders (a new event arrived), with reasons."""
+    def score_orders(
+        self, order_ids: Sequence[int], *, now: datetime, explain_above: float = 0.0
+    ) -> list[OrderPrediction]:
+        """Re-score a few open orders (a new event arrived); reasons where P(late) ≥ ``explain_above``."""
         ...
 
 

@@ -154,7 +154,7 @@ def rescore_orders(
 ) -> list[OrderPrediction]:
     """Re-score ``order_ids`` after new events and update their predictions and flags."""
     now = clock.now()
-    predictions = model.score_orders(order_ids, now=now)
+    predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)
     apply_predictions(uow, predictions, now=now, threshold=threshold, complete=False, covered=order_ids)
     return predictions
 
@@ -174,7 +174,7 @@ def rescore_pending(
     if not marks:
         return run
     order_ids = sorted({mark.order_id for mark in marks})
-    predictions = model.score_orders(order_ids, now=now)
+    predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)
     run.scored = len(predictions)
     run.raised, run.updated, run.cleared = apply_predictions(
         uow, predictions, now=now, threshold=threshold, complete=False, covered=order_ids, consumed=marks
