@@ -10,24 +10,27 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0005'
+revision: str = "0008"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('shipments', schema=None) as batch_op:
+    with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column('rescore_pending', sa.Boolean(), server_default=sa.false(), nullable=False)
+            sa.Column("rescore_pending", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.create_index(
-            'ix_shipments_rescore', ['id'], unique=False,
-            sqlite_where=sa.text('rescore_pending'), postgresql_where=sa.text('rescore_pending'),
+            "ix_shipments_rescore",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("rescore_pending"),
+            postgresql_where=sa.text("rescore_pending"),
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('shipments', schema=None) as batch_op:
-        batch_op.drop_index('ix_shipments_rescore')
-        batch_op.drop_column('rescore_pending')
+    with op.batch_alter_table("shipments", schema=None) as batch_op:
+        batch_op.drop_index("ix_shipments_rescore")
+        batch_op.drop_column("rescore_pending")
