@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     scoring_every_minutes: int = Field(
         60, ge=1, description="How often open orders are re-scored by the active model (replay, worker)"
     )
+    rescore_every_seconds: int = Field(
+        60, ge=1, description="How often orders with new tracking events are re-scored (replay, worker)"
+    )
 
     # --- customer communication (issue 6: D3-D6) and the worker
     public_url: str = Field(

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     users_manage = "users:manage"
     integrations_manage = "integrations:manage"
     reports_read = "reports:read"
+    models_manage = "models:manage"  # switch the active delay model (D2): admin only
     # Incidents (U2, D13): each team does its part of the plan (domain/incident_permissions.py).
     incidents_read = "incidents:read"
     incidents_report = "incidents:report"  # mark an order undelivered

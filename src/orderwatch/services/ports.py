@@ -542,15 +542,37 @@ class RiskModel(Protocol):
         """Every open order's prediction as of ``now``; reasons only where p_late ≥ ``explain_above``."""
         ...
 
-    def score_orders(self, order_ids: Sequence[int], *, now: datetime) -> list[OrderPrediction]:
-        """Re-score a few orders (a new event arrived), with reasons."""
+    def score_orders(
+        self, order_ids: Sequence[int], *, now: datetime, explain_above: float = 0.0
+    ) -> list[OrderPrediction]:
+        """Re-score a few open orders (a new event arrived); reasons where P(late) ≥ ``explain_above``."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RescoreMark:
+    """A shipment whose new tracking events its order has not been re-scored for yet (D2).
+
+    ``event_count`` is the shipment's count when read: the mark is cleared only if no event
+    arrived since, so an event landing during the re-score keeps it for the next run.
+    """
+
+    shipment_id: int
+    order_id: int
+    event_count: int
+
+
 class PredictionStore(Protocol):
-    """The latest prediction per (order, stage), written in the caller's transaction."""
+    """The latest prediction per (order, stage), written in the caller's transaction.
+
+    Also the re-score queue that ingestion fills (``RescoreMark``).
+    """
 
     def save_predictions(self, predictions: Sequence[OrderPrediction], *, now: datetime) -> int: ...
+
+    def pending_rescores(self, *, limit: int) -> list[RescoreMark]: ...
+
+    def clear_rescores(self, marks: Sequence[RescoreMark]) -> int: ...
 
 
 class PredictionUnitOfWork(RiskFlagUnitOfWork, Protocol):
@@ -585,6 +607,10 @@ class ModelRegistry(Protocol):
         ...
 
     def active(self) -> tuple[ModelVersionInfo, bytes] | None: ...
+
+    def active_version(self) -> str | None:
+        """The active version's name, without reading its (large) model bytes."""
+        ...
 
 
 class ModelUnitOfWork(UnitOfWork, Protocol):

@@ -1,7 +1,7 @@
 """Scoring open orders with the active delay model, and the ``predicted_late`` flags (D2).
 
     active model ──▶ predictions of every open order (batch, on a schedule) ──▶ predictions table
-                 └─▶ one order again when an event arrives (``rescore_orders``)     │
+                 └─▶ the orders ingestion queued with new events (``rescore_pending``)  │
     p_late ≥ threshold ──▶ flag ``predicted_late`` raised once (outbox ``risk.flag_raised``)
     p_late < threshold - hysteresis, or the order closed ──▶ flag cleared
 
@@ -12,7 +12,7 @@ that reads the flags. Only the ``predicted_late`` kind is read or written here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,11 +28,13 @@ from orderwatch.services.ports import (
     OrderPrediction,
     OutboxMessage,
     PredictionUnitOfWork,
+    RescoreMark,
     RiskModel,
 )
 
 KIND = RiskFlagKind.predicted_late
 HYSTERESIS = 0.05  # an open flag stays until the risk falls this far below the threshold
+FULL_RUN_MARKS = 50_000  # re-score marks a full run clears (the rest wait for the next run)
 
 
 @dataclass
@@ -91,12 +93,15 @@ def apply_predictions(
     now: datetime,
     threshold: float,
     complete: bool,
+    covered: Collection[int] = (),
+    consumed: Sequence[RescoreMark] = (),
 ) -> tuple[int, int, int]:
     """Store predictions and bring the ``predicted_late`` flags in line, in one transaction.
 
     ``complete`` says the predictions cover every open order, so open flags of orders not in
-    them are cleared (the order was delivered or canceled); a partial re-score leaves them.
-    Returns (raised, updated, cleared).
+    them are cleared (the order was delivered or canceled); a partial re-score clears only the
+    flags of the ``covered`` orders it left out (they closed). ``consumed`` re-score marks are
+    cleared in the same transaction. Returns (raised, updated, cleared).
     """
     with uow:
         store = uow.risk_flags
@@ -104,7 +109,8 @@ def apply_predictions(
         scored = {p.order_id for p in predictions}
         open_flags = store.open_flags([KIND])
         if not complete:
-            open_flags = [flag for flag in open_flags if flag.order_id in scored]
+            in_scope = scored | set(covered)
+            open_flags = [flag for flag in open_flags if flag.order_id in in_scope]
         flagged = {flag.order_id for flag in open_flags}
         findings = [
             finding
@@ -120,19 +126,29 @@ def apply_predictions(
         )
         store.update_flags(plan.to_update, now=now)
         store.clear_flags([flag.id for flag in plan.to_clear], now=now)
+        uow.predictions.clear_rescores(consumed)
         uow.commit()
     return len(raised), len(plan.to_update), len(plan.to_clear)
+
+
+def _pending(uow: PredictionUnitOfWork, limit: int) -> list[RescoreMark]:
+    with uow:
+        return uow.predictions.pending_rescores(limit=limit)
 
 
 def score_open_orders(
     uow: PredictionUnitOfWork, model: RiskModel, clock: Clock, *, threshold: float
 ) -> ScoringRun:
-    """Score every open order with ``model`` and store the results and flags (the periodic job)."""
+    """Score every open order with ``model`` and store the results and flags (the periodic job).
+
+    The re-score marks read before scoring are cleared too: the run saw their events.
+    """
     now = clock.now()
+    marks = _pending(uow, FULL_RUN_MARKS)
     predictions = model.score_open_orders(now=now, explain_above=threshold - HYSTERESIS)
     run = ScoringRun(at=now, model_version=model.version, scored=len(predictions))
     run.raised, run.updated, run.cleared = apply_predictions(
-        uow, predictions, now=now, threshold=threshold, complete=True
+        uow, predictions, now=now, threshold=threshold, complete=True, consumed=marks
     )
     return run
 
@@ -142,9 +158,32 @@ def rescore_orders(
 ) -> list[OrderPrediction]:
     """Re-score ``order_ids`` after new events and update their predictions and flags."""
     now = clock.now()
-    predictions = model.score_orders(order_ids, now=now)
-    apply_predictions(uow, predictions, now=now, threshold=threshold, complete=False)
+    predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)
+    apply_predictions(uow, predictions, now=now, threshold=threshold, complete=False, covered=order_ids)
     return predictions
+
+
+def rescore_pending(
+    uow: PredictionUnitOfWork, model: RiskModel, clock: Clock, *, threshold: float, limit: int = 2_000
+) -> ScoringRun:
+    """Re-score the orders whose shipments got new tracking events since their last score (D2).
+
+    Ingestion marks the shipments in the transaction that stores the events
+    (``shipments.rescore_pending``); this reads up to ``limit`` marks, re-scores exactly those
+    orders (closed ones lose their flag) and clears the marks that saw no newer event.
+    """
+    now = clock.now()
+    marks = _pending(uow, limit)
+    run = ScoringRun(at=now, model_version=model.version)
+    if not marks:
+        return run
+    order_ids = sorted({mark.order_id for mark in marks})
+    predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)
+    run.scored = len(predictions)
+    run.raised, run.updated, run.cleared = apply_predictions(
+        uow, predictions, now=now, threshold=threshold, complete=False, covered=order_ids, consumed=marks
+    )
+    return run
 
 
 # ------------------------------------------------------------------ model lifecycle

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, case, delete, func, select, update
+from sqlalchemy import Table, case, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.bulk import insert_many, insert_many_count, is_postgresql, update_many
@@ -454,6 +454,9 @@ class SqlIngestStore:
                 .values(
                     status=value("b_status"),
                     updated_at=value("b_updated_at"),
+                    # New events: queue the order for the delay model's re-score (D2); a
+                    # constant in the same UPDATE, so ingestion pays no extra statement.
+                    rescore_pending=true(),
                     **{c: value(f"b_{c}") for c in _STATE_COLUMNS},
                 )
             ),

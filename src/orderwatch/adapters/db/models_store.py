@@ -2,7 +2,8 @@
 
 The fitted estimators are stored as bytes in ``model_versions.model`` (see the row's docstring
 for why not a file). Predictions keep the latest row per (order, stage), written with one upsert
-per batch, so scoring all open orders every hour does not grow the table.
+per batch, so scoring all open orders every hour does not grow the table. The re-score queue
+is ``shipments.rescore_pending``, set by ingestion (``ingest_store.save_shipment_states``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
+from orderwatch.adapters.db.bulk import update_many
 from orderwatch.adapters.db.dialect import chunks, insert_for
-from orderwatch.adapters.db.tables import ModelVersionRow, OrderRow, PredictionRow, table_of
-from orderwatch.services.ports import ModelVersionInfo, OrderPrediction
+from orderwatch.adapters.db.tables import ModelVersionRow, OrderRow, PredictionRow, ShipmentRow, table_of
+from orderwatch.services.ports import ModelVersionInfo, OrderPrediction, RescoreMark
 
 PREDICTIONS = table_of(PredictionRow)
+SHIPMENTS = table_of(ShipmentRow)
 
 
 def _info(row: ModelVersionRow) -> ModelVersionInfo:
@@ -31,6 +34,18 @@ def _info(row: ModelVersionRow) -> ModelVersionInfo:
         created_at=row.created_at,
         activated_at=row.activated_at,
     )
+
+
+def model_versions(session: Session, *, version: str | None = None) -> list[ModelVersionInfo]:
+    """Stored versions (or the one named ``version``), newest first, without the model bytes."""
+    query = (
+        select(ModelVersionRow)
+        .options(defer(ModelVersionRow.model))
+        .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
+    )
+    if version is not None:
+        query = query.where(ModelVersionRow.version == version)
+    return [_info(row) for row in session.scalars(query)]
 
 
 class SqlModelRegistry:
@@ -54,8 +69,7 @@ class SqlModelRegistry:
         self.session.flush()
 
     def versions(self) -> list[ModelVersionInfo]:
-        query = select(ModelVersionRow).order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
-        return [_info(row) for row in self.session.scalars(query)]
+        return model_versions(self.session)
 
     def activate(self, version: str, *, now: datetime) -> bool:
         # Lock the chosen row first (PostgreSQL) so two activations cannot both win.
@@ -74,6 +88,9 @@ class SqlModelRegistry:
             chosen.activated_at = now
         self.session.flush()
         return True
+
+    def active_version(self) -> str | None:
+        return self.session.scalar(select(ModelVersionRow.version).where(ModelVersionRow.is_active).limit(1))
 
     def active(self) -> tuple[ModelVersionInfo, bytes] | None:
         row = self.session.scalar(select(ModelVersionRow).where(ModelVersionRow.is_active).limit(1))
@@ -121,6 +138,32 @@ class SqlPredictionStore:
             )
         return len(rows)
 
+    def pending_rescores(self, *, limit: int) -> list[RescoreMark]:
+        # The partial index ix_shipments_rescore holds only the marked rows: no table scan.
+        query = (
+            select(SHIPMENTS.c.id, SHIPMENTS.c.order_id, SHIPMENTS.c.event_count)
+            .where(SHIPMENTS.c.rescore_pending)
+            .order_by(SHIPMENTS.c.id)
+            .limit(limit)
+        )
+        return [RescoreMark(sid, oid, count) for sid, oid, count in self.session.execute(query)]
+
+    def clear_rescores(self, marks: Sequence[RescoreMark]) -> int:
+        if not marks:
+            return 0
+        params = [{"b_id": m.shipment_id, "b_count": m.event_count} for m in marks]
+        update_many(
+            self.session,
+            params,
+            types={"b_id": SHIPMENTS.c.id.type, "b_count": SHIPMENTS.c.event_count.type},
+            build=lambda value: (
+                update(SHIPMENTS)
+                .where(SHIPMENTS.c.id == value("b_id"), SHIPMENTS.c.event_count == value("b_count"))
+                .values(rescore_pending=False)
+            ),
+        )
+        return len(marks)
+
 
 @dataclass(frozen=True, slots=True)
 class PredictionView:
@@ -145,8 +188,13 @@ def predictions_of_order(session: Session, order_ref: str) -> list[PredictionVie
     )
     return [
         PredictionView(
-            row.stage, row.p_late, row.eta_p50_at, row.eta_p90_at, list(row.reasons or []),
-            row.model_version, row.scored_at,
+            row.stage,
+            row.p_late,
+            row.eta_p50_at,
+            row.eta_p90_at,
+            list(row.reasons or []),
+            row.model_version,
+            row.scored_at,
         )
         for row in session.scalars(query)
     ]

@@ -26,6 +26,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -232,7 +234,16 @@ class FeedbackRow(Base):
 
 class ShipmentRow(Base):
     __tablename__ = "shipments"
-    __table_args__ = (UniqueConstraint("carrier_id", "tracking_number"),)
+    __table_args__ = (
+        UniqueConstraint("carrier_id", "tracking_number"),
+        # Only the few shipments waiting for a re-score are in it: the scoring job's queue.
+        Index(
+            "ix_shipments_rescore",
+            "id",
+            sqlite_where=text("rescore_pending"),
+            postgresql_where=text("rescore_pending"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), index=True)
@@ -249,6 +260,9 @@ class ShipmentRow(Base):
     first_attempt_at: Mapped[datetime | None] = mapped_column(Ts)
     delivered_at: Mapped[datetime | None] = mapped_column(Ts)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by ingestion in the same UPDATE that folds new events in; cleared by the delay
+    # model's scoring job once the order is re-scored (D2, services/prediction.py).
+    rescore_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(Ts)
     updated_at: Mapped[datetime] = mapped_column(Ts)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 SPAN = 100_000.0  # > any time in days since 1970 (year 2243), so key blocks never overlap
 
@@ -56,11 +57,14 @@ class EventStream:
 
 def codes(values: np.ndarray, vocabulary: dict[str, int]) -> np.ndarray:
     """Integer codes of ``values`` in ``vocabulary`` (-1 for unknown or missing)."""
-    return np.fromiter(
-        (vocabulary.get(v, -1) if isinstance(v, str) else -1 for v in values),
-        dtype=np.int64,
-        count=len(values),
-    )
+    if len(values) < 1_000:  # a re-score: pandas' set-up costs more than the loop
+        return np.fromiter(
+            (vocabulary.get(v, -1) if isinstance(v, str) else -1 for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+    mapped = pd.Series(values, dtype=object).map(vocabulary)  # keys are strings: others miss
+    return mapped.fillna(-1).to_numpy(dtype=np.int64)
 
 
 def mean_or_nan(total: np.ndarray, count: np.ndarray) -> np.ndarray:

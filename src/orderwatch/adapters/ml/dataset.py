@@ -17,6 +17,7 @@ which reads the event times (``handed``, ``delivered``, ``closed`` ...) to stay 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,32 @@ def load_orders(session: Session, *, order_ids: list[int] | None = None) -> pd.D
         frame[column] = _days(frame[column])
     frame["status"] = frame["status"].astype(str)
     return frame.sort_values("purchased", kind="stable").reset_index(drop=True)
+
+
+STATE_COLUMNS = ("promised", "handed", "delivered", "canceled", "unavailable")
+
+
+def load_order_states(session: Session, order_ids: list[int]) -> pd.DataFrame:
+    """Status and the event-driven dates of a few orders: what a new tracking event changes.
+
+    One query on ``orders`` by primary key, converted without pandas' datetime parsing (a
+    re-score reads one order; per-call overhead is what counts there).
+    """
+    columns = [
+        OrderRow.promised_at,
+        OrderRow.handed_over_at,
+        OrderRow.delivered_at,
+        OrderRow.canceled_at,
+        OrderRow.unavailable_at,
+    ]
+    rows = session.execute(select(OrderRow.id, OrderRow.status, *columns).where(OrderRow.id.in_(order_ids)))
+    data: dict[str, list[Any]] = {"id": [], "status": [], **{name: [] for name in STATE_COLUMNS}}
+    for order_id, status, *moments in rows:
+        data["id"].append(order_id)
+        data["status"].append(str(getattr(status, "value", status)))
+        for name, moment in zip(STATE_COLUMNS, moments, strict=True):
+            data[name].append(np.nan if moment is None else to_days(moment))
+    return pd.DataFrame(data)
 
 
 def _frame(session: Session, query: object) -> pd.DataFrame:

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from orderwatch.adapters.ml.dataset import from_days, to_days
 from orderwatch.adapters.ml.features import History, Stage
+from orderwatch.adapters.ml.metrics import lane_labels, report
 from orderwatch.adapters.ml.model import DelayModel, train
 
 Months = list[tuple[str, float, float]]
@@ -77,13 +77,12 @@ def evaluate(
         scored.append(_score(model, frame, part).assign(month=label))
         progress(f"scored {label}: {len(part)} orders ({index + 1}/{len(months)})")
     results = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
-    summary = _metrics(results)
+    summary = report(results) if not results.empty else {"by_month": [], "by_lane": [], "calibration": {}}
     summary.update(
         n_train=first_train,
         n_test=len(results),
         retrain=retrain,
         promise_quantile=promise_quantile,
-        by_month=[dict(month=m, **_month_metrics(g)) for m, g in results.groupby("month", sort=True)],
         seconds=round(time.perf_counter() - started, 1),
     )
     return summary
@@ -119,6 +118,7 @@ def _score(model: DelayModel, frame: pd.DataFrame, part: pd.DataFrame) -> pd.Dat
             "p_late_handoff": np.nan,
             "p50_handoff": np.nan,
             "p90_handoff": np.nan,
+            "lane": lane_labels(part).to_numpy(),
         }
     )
     handed = part["handed"].to_numpy(dtype=float)
@@ -131,65 +131,3 @@ def _score(model: DelayModel, frame: pd.DataFrame, part: pd.DataFrame) -> pd.Dat
         result.loc[known, "p50_handoff"] = at_handoff.p50
         result.loc[known, "p90_handoff"] = at_handoff.p90
     return result
-
-
-def _auc(late: np.ndarray, score: np.ndarray) -> float | None:
-    keep = ~np.isnan(score)
-    if len(np.unique(late[keep])) < 2:
-        return None
-    return round(float(roc_auc_score(late[keep], score[keep])), 4)
-
-
-def _mean(values: np.ndarray) -> float | None:
-    values = values[~np.isnan(values)]
-    return round(float(values.mean()), 4) if values.size else None
-
-
-def _metrics(r: pd.DataFrame) -> dict[str, Any]:
-    if r.empty:
-        return {}
-    late = (r["delivered"] > r["promised"]).to_numpy()
-    delivered = r["delivered"].to_numpy()
-    handoff = r["p50_handoff"].to_numpy()
-    return {
-        "late_auc_at_purchase": _auc(late, r["p_late_purchase"].to_numpy()),
-        "late_auc_at_handoff": _auc(late, r["p_late_handoff"].to_numpy()),
-        "eta_mae_days_at_purchase": _mean(np.abs(delivered - r["p50_purchase"].to_numpy())),
-        "eta_mae_days_at_handoff": _mean(np.abs(delivered - handoff)),
-        "promise_mae_days": _mean(np.abs(delivered - r["promised"].to_numpy())),
-        "p90_coverage_at_purchase": _mean((delivered <= r["p90_purchase"].to_numpy()).astype(float)),
-        "p90_coverage_at_handoff": _mean(
-            np.where(np.isnan(handoff), np.nan, (delivered <= r["p90_handoff"].to_numpy()).astype(float))
-        ),
-        **_policy(r),
-        "actual_late_rate": _mean(late.astype(float)),
-        "actual_mean_days": _mean(delivered - r["purchased"].to_numpy()),
-    }
-
-
-def _policy(r: pd.DataFrame) -> dict[str, float | None]:
-    delivered, purchased = r["delivered"].to_numpy(), r["purchased"].to_numpy()
-    policy, promised = r["policy_promise"].to_numpy(dtype=float), r["promised"].to_numpy()
-    return {
-        "policy_late_rate": _mean((delivered > policy).astype(float)),
-        "policy_mean_promise_days": _mean(policy - purchased),
-        "promise_late_rate": _mean((delivered > promised).astype(float)),
-        "promise_mean_promise_days": _mean(promised - purchased),
-    }
-
-
-def _month_metrics(r: pd.DataFrame) -> dict[str, Any]:
-    metrics = _metrics(r)
-    keys = (
-        "promise_late_rate",
-        "promise_mean_promise_days",
-        "policy_late_rate",
-        "policy_mean_promise_days",
-        "eta_mae_days_at_purchase",
-        "eta_mae_days_at_handoff",
-        "late_auc_at_purchase",
-        "p90_coverage_at_purchase",
-        "actual_late_rate",
-        "actual_mean_days",
-    )
-    return {"n": len(r), **{key: metrics.get(key) for key in keys}}

@@ -24,6 +24,7 @@ from orderwatch.entrypoints.web.routes import home as web_home
 from orderwatch.entrypoints.web.routes import incident_ledger as web_incident_ledger
 from orderwatch.entrypoints.web.routes import incident_reports as web_incident_reports
 from orderwatch.entrypoints.web.routes import incidents as web_incidents
+from orderwatch.entrypoints.web.routes import models as web_models
 from orderwatch.entrypoints.web.routes import notifications as web_notifications
 from orderwatch.entrypoints.web.routes import orders as web_orders
 from orderwatch.entrypoints.web.routes import risk as web_risk
@@ -74,6 +75,7 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(web_risk.router, include_in_schema=False)
     api.include_router(web_incident_reports.router, include_in_schema=False)  # before /incidents/{ref}
     api.include_router(web_incident_ledger.router, include_in_schema=False)
+    api.include_router(web_models.router, include_in_schema=False)
     api.include_router(web_incidents.router, include_in_schema=False)
     api.include_router(web_tracking.router, include_in_schema=False)
     api.include_router(web_notifications.router, include_in_schema=False)

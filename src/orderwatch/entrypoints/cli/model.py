@@ -79,10 +79,21 @@ def train_command(
         "train_seconds": round(model.train_seconds, 1),
         "promise_quantile": model.promise_quantile,
         "features": {stage.value: len(part.features) for stage, part in model.stages.items()},
+        **model.metrics,  # the held-out evaluation the /models pages show
     }
     info = ModelVersionInfo(version, cutoff.astimezone(UTC), model.n_train, metrics, activate, now)
     register_model(application.uow(), info, blob, activate=activate, now=now)
-    result = {"version": version, "active": activate, "n_train": model.n_train, "bytes": len(blob), **metrics}
+    evaluation = {
+        k: v for k, v in model.metrics.get("evaluation", {}).items() if not isinstance(v, list | dict)
+    }
+    result = {
+        "version": version,
+        "active": activate,
+        "n_train": model.n_train,
+        "bytes": len(blob),
+        **metrics,
+        "evaluation": evaluation,  # headline figures; by month, lane and decile on /models/VERSION
+    }
     print_json(result) if as_json else console.print(result)
 
 
@@ -224,17 +235,3 @@ def promise_command(
         "lead_days": round(days, 2),
     }
     print_json(result) if as_json else console.print(result)
-
-
-def scoring_job(application: App) -> Any:
-    """The periodic job (replay, demo): re-score open orders when a model is active; else no-op."""
-
-    def run(clock: Clock) -> object:
-        scorer = active_scorer(application.uow(), application.read_session)
-        if scorer is None:
-            return None
-        return score_open_orders(
-            application.uow(), scorer, clock, threshold=application.settings.risk_threshold
-        )
-
-    return run

@@ -21,10 +21,17 @@ from orderwatch.bootstrap import App
 from orderwatch.domain.commands import TimedCommand
 from orderwatch.domain.kpis import KpiFigures, MonthBasis, compute, compute_grouped, month_of
 from orderwatch.entrypoints.cli.demo_messages import DemoMessages
-from orderwatch.entrypoints.cli.model import scoring_job
 from orderwatch.entrypoints.detector_wiring import JOB_NAME as DETECTORS
 from orderwatch.entrypoints.detector_wiring import detector_every, detector_job
 from orderwatch.entrypoints.incident_wiring import INCIDENT_JOBS
+from orderwatch.entrypoints.model_wiring import (
+    FULL_JOB,
+    RESCORE_JOB,
+    rescore_every,
+    rescore_job,
+    scoring_every,
+    scoring_job,
+)
 from orderwatch.services.handlers import COMMAND_HANDLERS
 from orderwatch.services.outbox import drain
 from orderwatch.services.ports import Clock
@@ -54,8 +61,10 @@ def run_replay(
         PeriodicJob(DETECTORS, detector_every(app.settings), detectors),
         # Incident jobs after the detectors (which raise the flags they open cases from).
         *(PeriodicJob(j.name, j.every, partial(j.run, app)) for j in INCIDENT_JOBS),
-        # The delay model re-scores open orders (a no-op until a model version is active).
-        PeriodicJob("delay_model", timedelta(minutes=app.settings.scoring_every_minutes), scoring_job(app)),
+        # The delay model scores open orders, and re-scores those with new events in between
+        # (no-ops until a model version is active).
+        PeriodicJob(FULL_JOB, scoring_every(app.settings), scoring_job(app)),
+        PeriodicJob(RESCORE_JOB, rescore_every(app.settings), rescore_job(app)),
         PeriodicJob("outbox", timedelta(hours=1), outbox),
     ]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

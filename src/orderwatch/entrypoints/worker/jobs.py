@@ -41,6 +41,7 @@ ALL_JOB_MODULES: list[str] = [
     "orderwatch.entrypoints.worker.detector_jobs",
     "orderwatch.entrypoints.worker.maintenance_jobs",
     "orderwatch.entrypoints.worker.offer_jobs",
+    "orderwatch.entrypoints.worker.model_jobs",
 ]
 
 
