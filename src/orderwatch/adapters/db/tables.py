@@ -243,6 +243,9 @@ class ShipmentRow(Base):
             sqlite_where=text("rescore_pending"),
             postgresql_where=text("rescore_pending"),
         ),
+        # The detectors learn lanes' usual gaps from the parcels delivered since their last look:
+        # without it each look read every tracking event ever stored.
+        Index("ix_shipments_delivered_at", "delivered_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
