@@ -172,6 +172,13 @@ _TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
 )
 
 
+_LEDGER = table_of(SlaLedgerRow)
+_LEDGER_OF = select(_LEDGER.c.metric, _LEDGER.c.kind, _LEDGER.c.at).where(
+    _LEDGER.c.incident_id == bindparam("iid")
+)
+_LEDGER_INSERT = insert(_LEDGER)
+
+
 class SqlIncidentStore:
     """Incident persistence inside the caller's session."""
 
@@ -362,7 +369,7 @@ class SqlIncidentStore:
         values.update(sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
         params = {f"v_{name}": value for name, value in values.items()}
         params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
-        self.session.execute(_save_statement(tuple(values)), params)
+        self.session.connection().execute(_save_statement(tuple(values)), params)
 
     def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
         rows = [
@@ -377,23 +384,19 @@ class SqlIncidentStore:
             }
             for e in events
         ]
-        return list(self.session.scalars(_TIMELINE_INSERT, rows))
+        return list(self.session.connection().execute(_TIMELINE_INSERT, rows).scalars())
 
     def record_ledger(
         self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
     ) -> list[LedgerEntry]:
+        connection = self.session.connection()  # Core: no ORM bookkeeping for these rows
         stored = {
-            (r.metric, r.kind, _utc(r.at))
-            for r in self.session.execute(
-                select(SlaLedgerRow.metric, SlaLedgerRow.kind, SlaLedgerRow.at).where(
-                    SlaLedgerRow.incident_id == incident_id
-                )
-            )
+            (r.metric, r.kind, _utc(r.at)) for r in connection.execute(_LEDGER_OF, {"iid": incident_id})
         }
         new = [e for e in entries if (e.metric.value, e.kind.value, _utc(e.at)) not in stored]
         if new:
-            self.session.execute(
-                insert(table_of(SlaLedgerRow)),
+            connection.execute(
+                _LEDGER_INSERT,
                 [
                     {
                         "incident_id": incident_id,
