@@ -89,11 +89,10 @@ def _open_one(
 def _follow_flag_severity(uow: IncidentUnitOfWork, *, config: IncidentConfig, now: datetime) -> int:
     """Raise a case's severity when its flag has grown worse (days pass); never lower it."""
     raised = 0
-    for ref, flag_severity in uow.incidents.flag_severities():
+    for incident, flag_severity in uow.incidents.flag_severities():
         target = _FROM_FLAG_SEVERITY.get(flag_severity)
         if target is None:
             continue
-        incident = uow.incidents.get(ref)
         events = domain.raise_severity(incident, target, actor=DETECTOR, now=now, reason="risk flag severity")
         if events:
             record(uow, incident, events, config=config, now=now)

@@ -96,8 +96,8 @@ class IncidentStore(Protocol):
 
     def flag_candidates(self, *, kinds: Sequence[RiskFlagKind], limit: int) -> list[FlagCandidate]: ...
 
-    def flag_severities(self) -> list[tuple[str, str]]:
-        """(case ref, its flag's current severity) for active cases opened from a flag now worse than them."""
+    def flag_severities(self) -> list[tuple[Incident, str]]:
+        """(active case opened from a flag, locked; the flag's severity) where the flag is now worse."""
         ...
 
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:

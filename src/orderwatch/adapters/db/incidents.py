@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from orderwatch.adapters.db.locking import claim_due, lock_rows
 from orderwatch.adapters.db.tables import (
@@ -410,19 +410,22 @@ class SqlIncidentStore:
             )
         return new
 
-    def flag_severities(self) -> list[tuple[str, str]]:
+    def flag_severities(self) -> list[tuple[Incident, str]]:
         # Only flags worse than their case: a case is never made less severe, so the others
-        # would be loaded and left alone on every run.
-        query = (
-            select(IncidentRow.ref, RiskFlagRow.severity)
+        # would be loaded and left alone on every run. The cases come locked, in one statement.
+        parent = aliased(IncidentRow)
+        query: Select[Any] = (
+            select(IncidentRow, RiskFlagRow.severity, parent.ref)  # type: ignore[assignment]
             .join(RiskFlagRow, RiskFlagRow.id == IncidentRow.risk_flag_id)
+            .outerjoin(parent, parent.id == IncidentRow.parent_id)
             .where(
                 IncidentRow.open_order_id.is_not(None),
                 _severity_rank(RiskFlagRow.severity) > _severity_rank(IncidentRow.severity),
             )
             .order_by(IncidentRow.id)
         )
-        return [(ref, severity) for ref, severity in self.session.execute(query)]
+        found = self.session.execute(lock_rows(self.session, query, of=[table_of(IncidentRow)])).all()
+        return [(to_incident(r[0], parent_ref=r[2]), r[1]) for r in found]
 
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
         query = (
