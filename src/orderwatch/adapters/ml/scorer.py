@@ -226,8 +226,12 @@ class DelayScorer:
 
 def _moments(days: np.ndarray) -> list[datetime]:
     """Float days since the epoch as aware UTC datetimes (microseconds), a whole array at once."""
-    stamps = (days * 86_400_000_000.0).round().astype("datetime64[us]").tolist()
-    return [stamp.replace(tzinfo=UTC) for stamp in stamps]
+    stamps = (days * 86_400_000_000.0).round().astype("datetime64[us]")
+    if stamps.size < 100:  # a re-score: pandas' set-up costs more than the loop
+        return [stamp.replace(tzinfo=UTC) for stamp in stamps.tolist()]
+    # pandas makes aware datetimes in one compiled pass: half the time of a replace() per value.
+    moments: list[datetime] = pd.DatetimeIndex(stamps).tz_localize(UTC).to_pydatetime().tolist()
+    return moments
 
 
 def _with_keys(frame: pd.DataFrame, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
