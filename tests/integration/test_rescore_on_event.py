@@ -140,3 +140,23 @@ def test_the_in_memory_rescore_equals_scoring_the_rows_read_again(shop: App) -> 
 
     assert sorted(cached, key=lambda p: p.order_id) == sorted(reloaded, key=lambda p: p.order_id)
     assert {p.stage for p in cached} == {"purchase", "handoff"}  # o-1's hand-off was seen
+
+
+def test_an_order_bought_after_the_history_was_loaded_is_rescored_from_the_database(shop: App) -> None:
+    scorer = active_scorer(shop.uow(), shop.read_session)
+    assert scorer is not None
+    now = shop.clock.now()
+    context = scorer.context(now, fresh=True)  # holds o-1 and o-2 only
+    order = make_order(ref="o-3", purchased_at=now - timedelta(hours=5), promised_days=9)
+    assert summarize(ingest_orders(shop.uow(), [order], clock=shop.clock))["accepted"] == 1
+    ids = [*(int(i) for i in context.frame["id"]), 10_000_000]  # and an id that does not exist
+    with shop.read_session() as session:
+        rows = load_orders(session)
+    new_id = int(rows.loc[rows["ref"] == "o-3", "id"].iloc[0])
+    assert new_id not in context.positions()
+
+    rescored = scorer.score_orders([new_id, *ids], now=now, explain_above=0.0)
+    reloaded = scorer.score_frame(rows, now, context.history, explain_above=0.0)
+
+    assert sorted(rescored, key=lambda p: p.order_id) == sorted(reloaded, key=lambda p: p.order_id)
+    assert {p.order_ref for p in rescored} == {"o-1", "o-2", "o-3"}

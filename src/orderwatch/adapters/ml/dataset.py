@@ -16,8 +16,8 @@ which reads the event times (``handed``, ``delivered``, ``closed`` ...) to stay 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,11 +90,20 @@ def load_orders(session: Session, *, order_ids: list[int] | None = None) -> pd.D
 STATE_COLUMNS = ("promised", "handed", "delivered", "canceled", "unavailable")
 
 
-def load_order_states(session: Session, order_ids: list[int]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class OrderStates:
+    """Status and event-driven dates of a few orders, in the order the database returned them."""
+
+    ids: list[int]
+    statuses: list[str]
+    dates: dict[str, np.ndarray]  # STATE_COLUMNS as float days (NaN = not happened)
+
+
+def load_order_states(session: Session, order_ids: list[int]) -> OrderStates:
     """Status and the event-driven dates of a few orders: what a new tracking event changes.
 
-    One query on ``orders`` by primary key, converted without pandas' datetime parsing (a
-    re-score reads one order; per-call overhead is what counts there).
+    One query on ``orders`` by primary key, converted without pandas (a re-score reads one
+    order; per-call overhead is what counts there).
     """
     columns = [
         OrderRow.promised_at,
@@ -104,13 +113,15 @@ def load_order_states(session: Session, order_ids: list[int]) -> pd.DataFrame:
         OrderRow.unavailable_at,
     ]
     rows = session.execute(select(OrderRow.id, OrderRow.status, *columns).where(OrderRow.id.in_(order_ids)))
-    data: dict[str, list[Any]] = {"id": [], "status": [], **{name: [] for name in STATE_COLUMNS}}
+    ids: list[int] = []
+    statuses: list[str] = []
+    dates: list[list[float]] = []
     for order_id, status, *moments in rows:
-        data["id"].append(order_id)
-        data["status"].append(str(getattr(status, "value", status)))
-        for name, moment in zip(STATE_COLUMNS, moments, strict=True):
-            data[name].append(np.nan if moment is None else to_days(moment))
-    return pd.DataFrame(data)
+        ids.append(int(order_id))
+        statuses.append(str(getattr(status, "value", status)))
+        dates.append([np.nan if moment is None else to_days(moment) for moment in moments])
+    table = np.array(dates, dtype=float).reshape(len(ids), len(STATE_COLUMNS))
+    return OrderStates(ids, statuses, {name: table[:, j] for j, name in enumerate(STATE_COLUMNS)})
 
 
 def _frame(session: Session, query: object) -> pd.DataFrame:

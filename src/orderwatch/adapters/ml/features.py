@@ -128,11 +128,12 @@ def _flow(
     return EventStream.build(both_keys, times, values)
 
 
-def _base(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
-    def column(name: str) -> np.ndarray:
-        return frame[name].to_numpy(dtype=float) if name in frame else np.full(len(frame), np.nan)
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy(dtype=float) if name in frame else np.full(len(frame), np.nan)
 
-    seller = np.nan_to_num(column("seller_id"), nan=-1).astype(np.int64)
+
+def _base(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
+    seller = np.nan_to_num(_column(frame, "seller_id"), nan=-1).astype(np.int64)
     customer_region = codes(frame["customer_region"].to_numpy(), vocabulary.regions)
     seller_region = (
         codes(frame["seller_region"].to_numpy(), vocabulary.regions)
@@ -148,7 +149,7 @@ def _base(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
         "lane": lane,
         "zip3": zip3.astype(np.int64),
         **{
-            name: column(name)
+            name: _column(frame, name)
             for name in (
                 "purchased",
                 "promised",
@@ -162,10 +163,48 @@ def _base(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
     }
 
 
+# Facts of an order fixed at purchase, copied as they are into its feature row.
+OWN_COLUMNS = (
+    *("distance_km", "customer_lat", "customer_lng", "seller_lat", "seller_lng"),  # places
+    *("weight_g", "volume_cm3", "items", "sellers", "price_cents", "freight_cents", "installments"),  # parcel
+)
+
+
+def columns(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
+    """The per-order arrays :func:`features` reads, one entry per row of ``frame``.
+
+    The only pandas step of the features (category codes, zip prefixes, calendar fields of the
+    purchase time): done once for a whole history, a single order's arrays are then a slice
+    (:func:`take`) with its state columns replaced by the values read again.
+    """
+    f = _base(frame, vocabulary)
+    stamps = pd.to_datetime(f["purchased"] * 86_400.0, unit="s", utc=True)
+    f.update({name: _column(frame, name) for name in OWN_COLUMNS})
+    f["month"] = stamps.month.to_numpy(dtype=float)
+    f["day_of_year"] = stamps.day_of_year.to_numpy(dtype=float)
+    f["purchase_hour"] = stamps.hour.to_numpy(dtype=float)
+    return f
+
+
+def take(f: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays of the orders at positions ``rows``."""
+    return {name: values[rows] for name, values in f.items()}
+
+
 def build(frame: pd.DataFrame, at: np.ndarray, stage: Stage, history: History) -> pd.DataFrame:
     """The feature matrix of ``frame``'s orders at prediction times ``at`` (float days)."""
-    f = _base(frame, history.vocabulary)
-    out: dict[str, np.ndarray] = _own(frame, f)
+    return pd.DataFrame(features(columns(frame, history.vocabulary), at, stage, history), index=frame.index)
+
+
+def features(
+    f: dict[str, np.ndarray], at: np.ndarray, stage: Stage, history: History
+) -> dict[str, np.ndarray]:
+    """The features of the orders of :func:`columns` arrays at times ``at``: numpy only.
+
+    Batch scoring and the single-order re-score both go through here, so both give the same
+    numbers (``tests/unit/test_single_row_scoring.py``).
+    """
+    out = _own(f)
     out.update(_history(f, at, history))
     if stage is Stage.handoff:
         handed = f["handed"]
@@ -173,39 +212,35 @@ def build(frame: pd.DataFrame, at: np.ndarray, stage: Stage, history: History) -
         out["dispatch_late_days"] = handed - f["deadline"]
         out["promise_left_days"] = f["promised"] - handed
         out["handoff_dow"] = _weekday(handed)
-    return pd.DataFrame(out, index=frame.index)
+    return out
 
 
-def _own(frame: pd.DataFrame, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    def column(name: str) -> np.ndarray:
-        return frame[name].to_numpy(dtype=float) if name in frame else np.full(len(frame), np.nan)
-
+def _own(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     purchased = f["purchased"]
-    stamps = pd.to_datetime(purchased * 86_400.0, unit="s", utc=True)
-    freight, price = column("freight_cents"), column("price_cents")
+    freight, price = f["freight_cents"], f["price_cents"]
     return {
         "promised_lead_days": f["promised"] - purchased,
         "deadline_lead_days": f["deadline"] - purchased,
-        "distance_km": column("distance_km"),
+        "distance_km": f["distance_km"],
         "same_region": (f["customer_region"] == f["seller_region"]).astype(float),
         "customer_region": np.where(f["customer_region"] >= 0, f["customer_region"], np.nan),
         "seller_region": np.where(f["seller_region"] >= 0, f["seller_region"], np.nan),
-        "customer_lat": column("customer_lat"),
-        "customer_lng": column("customer_lng"),
-        "seller_lat": column("seller_lat"),
-        "seller_lng": column("seller_lng"),
-        "weight_g": column("weight_g"),
-        "volume_cm3": column("volume_cm3"),
-        "items": column("items"),
-        "sellers": column("sellers"),
+        "customer_lat": f["customer_lat"],
+        "customer_lng": f["customer_lng"],
+        "seller_lat": f["seller_lat"],
+        "seller_lng": f["seller_lng"],
+        "weight_g": f["weight_g"],
+        "volume_cm3": f["volume_cm3"],
+        "items": f["items"],
+        "sellers": f["sellers"],
         "price_cents": price,
         "freight_cents": freight,
         "freight_share": freight / np.where(price > 0, price, np.nan),
-        "installments": column("installments"),
-        "month": stamps.month.to_numpy(dtype=float),
-        "day_of_year": stamps.day_of_year.to_numpy(dtype=float),
+        "installments": f["installments"],
+        "month": f["month"],
+        "day_of_year": f["day_of_year"],
         "purchase_dow": _weekday(purchased),
-        "purchase_hour": stamps.hour.to_numpy(dtype=float),
+        "purchase_hour": f["purchase_hour"],
     }
 
 

@@ -13,6 +13,7 @@ The held-out slice's scores are also the evaluation stored with the version (``h
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,9 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from orderwatch.adapters.ml.features import History, Stage, Vocabulary, build
+from orderwatch.adapters.ml.binned import predict_binned
+from orderwatch.adapters.ml.features import History, Stage, Vocabulary, build, features
+from orderwatch.adapters.ml.forest import predict_few
 from orderwatch.adapters.ml.holdout import HeldOut, holdout_evaluation, residual_quantile
 from orderwatch.adapters.ml.threads import single_threaded
 from orderwatch.domain.risk import Fact, ReasonCode, top_reasons
@@ -138,11 +141,11 @@ class StageModel:
 
     def p_late(self, matrix: pd.DataFrame | np.ndarray) -> np.ndarray:
         """P(late) of each row of a ``_typed`` matrix (or its values, in ``features`` order)."""
-        return np.asarray(self.late.predict_proba(_inputs(self.late, matrix))[:, 1])
+        return _predict(self.late, matrix, lambda inputs: self.late.predict_proba(inputs)[:, 1])
 
-    def log_days(self, matrix: pd.DataFrame) -> np.ndarray:
-        """Predicted log(1 + days to delivery) of each row of a ``_typed`` matrix."""
-        return np.asarray(self.eta.predict(_inputs(self.eta, matrix)))
+    def log_days(self, matrix: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Predicted log(1 + days to delivery) of each row of a ``_typed`` matrix (or its values)."""
+        return _predict(self.eta, matrix, self.eta.predict)
 
     def quantile_days(self, log_days: np.ndarray, quantile: float) -> np.ndarray:
         """Days until delivery at ``quantile`` (split-conformal on the held-out residuals)."""
@@ -182,8 +185,24 @@ class DelayModel:
         matrix = build(frame, at, stage, history)
         return _typed(matrix[self.stages[stage].features])
 
+    def matrix(self, f: dict[str, np.ndarray], at: np.ndarray, stage: Stage, history: History) -> np.ndarray:
+        """What :meth:`features` gives, as a float array, from ``features.columns`` arrays.
+
+        No pandas: a single-order re-score builds its one row in well under a millisecond.
+        """
+        names = self.stages[stage].features
+        out = features(f, at, stage, history)
+        matrix = np.empty((at.size, len(names)))
+        for j, name in enumerate(names):
+            matrix[:, j] = out[name]
+        for column in CATEGORICAL:
+            if column in names:
+                j = names.index(column)
+                matrix[:, j] = _category_codes(matrix[:, j])
+        return matrix
+
     @single_threaded
-    def score(self, matrix: pd.DataFrame, stage: Stage, origin: np.ndarray) -> Scores:
+    def score(self, matrix: pd.DataFrame | np.ndarray, stage: Stage, origin: np.ndarray) -> Scores:
         """Scores from a feature matrix.
 
         ``origin`` is the time the durations count from (purchase, or hand-off).
@@ -197,24 +216,28 @@ class DelayModel:
         return Scores(p_late=p_late, p50=p50, p90=p90, promise=promise)
 
     @single_threaded
-    def reasons(self, matrix: pd.DataFrame, stage: Stage, *, limit: int = 3) -> list[list[str]]:
+    def reasons(self, matrix: pd.DataFrame | np.ndarray, stage: Stage, *, limit: int = 3) -> list[list[str]]:
         """The top reasons of each row: what raises P(late) versus a typical order on its lane.
 
-        One P(late) call on all variants at once (each group of facts set to the lane's typical
-        values), built as arrays: for one order the pandas version cost more than the trees.
+        ``matrix`` is a :meth:`features` frame or a :meth:`matrix` array. One P(late) call on
+        all variants at once (each group of facts set to the lane's typical values), built as
+        arrays: for one order the pandas version cost more than the trees.
         """
-        if matrix.empty:
+        if len(matrix) == 0:
             return []
         model = self.stages[stage]
-        columns = list(matrix.columns)
+        if isinstance(matrix, pd.DataFrame):
+            columns = list(matrix.columns)
+            values = matrix.to_numpy(dtype=float)
+        else:
+            columns, values = model.features, matrix
         position = {column: j for j, column in enumerate(columns)}
-        values = matrix.to_numpy(dtype=float)
-        typical = self._typical(_lane_keys(matrix), columns)
+        typical = self._typical(_lane_keys(values, position), columns)
         groups = [
             (code, [position[c] for c in group if c in position]) for code, group in REASON_GROUPS.items()
         ]
         groups = [(code, where) for code, where in groups if where]
-        n = len(matrix)
+        n = len(values)
         stacked = np.tile(values, (len(groups) + 1, 1))
         for g, (_, where) in enumerate(groups, start=1):
             stacked[g * n : (g + 1) * n, where] = typical[:, where]
@@ -271,6 +294,28 @@ def _typed(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix
 
 
+def _predict(estimator: Any, matrix: pd.DataFrame | np.ndarray, predict: Callable[[Any], Any]) -> np.ndarray:
+    """The same numbers three ways, the fastest that applies.
+
+    A few rows as an array (a re-score, its reasons): the flat forest (``forest.py``), without
+    scikit-learn's per-tree Python loop. Many rows: the trees on binned rows (``binned.py``).
+    Versions stored with pandas categories: scikit-learn's own ``predict``.
+    """
+    if isinstance(matrix, np.ndarray):
+        values: np.ndarray | None = matrix
+        few = predict_few(estimator, matrix)
+        if few is not None:
+            return few
+    elif getattr(estimator, "feature_names_in_", None) is None:
+        values = matrix.to_numpy(dtype=float)
+    else:
+        values = None  # fitted on pandas categories: scikit-learn's predict needs the frame
+    many = predict_binned(estimator, values) if values is not None else None
+    if many is not None:
+        return many
+    return np.asarray(predict(_inputs(estimator, matrix)))
+
+
 def _inputs(estimator: Any, matrix: pd.DataFrame | np.ndarray) -> Any:
     """What ``estimator`` predicts from: a float array.
 
@@ -288,10 +333,10 @@ def _inputs(estimator: Any, matrix: pd.DataFrame | np.ndarray) -> Any:
     return legacy
 
 
-def _lane_keys(matrix: pd.DataFrame) -> np.ndarray:
-    missing = np.full(len(matrix), np.nan)
-    seller = matrix["seller_region"].astype(float).to_numpy() if "seller_region" in matrix else missing
-    customer = matrix["customer_region"].astype(float).to_numpy() if "customer_region" in matrix else missing
+def _lane_keys(values: np.ndarray, position: dict[str, int]) -> np.ndarray:
+    missing = np.full(len(values), np.nan)
+    seller = values[:, position["seller_region"]] if "seller_region" in position else missing
+    customer = values[:, position["customer_region"]] if "customer_region" in position else missing
     return np.where(
         np.isnan(seller) | np.isnan(customer), -1, np.nan_to_num(seller) * 1000 + np.nan_to_num(customer)
     )
@@ -407,8 +452,8 @@ def _held_out(
 
 def _lane_baselines(matrix: pd.DataFrame) -> tuple[dict[int, np.ndarray], list[str]]:
     numeric = matrix.astype({c: float for c in CATEGORICAL if c in matrix})
-    lanes = _lane_keys(numeric)
     columns = list(numeric.columns)
+    lanes = _lane_keys(numeric.to_numpy(dtype=float), {c: j for j, c in enumerate(columns)})
     baselines = {-1: numeric.median().to_numpy(dtype=float)}
     grouped = numeric.assign(_lane=lanes).groupby("_lane")
     counts = grouped.size()
