@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
 import orderwatch
 from orderwatch.adapters.db.users import SqlUsers
@@ -55,9 +56,19 @@ def test_every_msgid_has_a_chinese_translation() -> None:
 def test_english_catalog_lists_the_same_msgids_as_chinese() -> None:
     def ids(language: str) -> set[str]:
         text = (CATALOG_DIR / language / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
-        return {line[len('msgid "'):-1] for line in text.splitlines() if line.startswith('msgid "')}
+        return {line[len('msgid "') : -1] for line in text.splitlines() if line.startswith('msgid "')}
 
     assert ids("en") == ids("zh_CN")
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CATALOG_DIR.rglob("*.po")), ids=lambda p: f"{p.parent.parent.name}/{p.name}"
+)
+def test_every_catalog_is_a_valid_po_file(path: Path) -> None:
+    # The loader is lenient (an entry without msgstr is dropped with a warning): a merge that
+    # glued two entries together would silently lose a translation.
+    with path.open("rb") as po_file:
+        read_po(po_file, abort_invalid=True)
 
 
 def test_no_compiled_catalog_is_kept_in_the_source_tree() -> None:
@@ -124,8 +135,11 @@ def test_unknown_language_is_ignored(sqlite_app: App, client_for) -> None:
     assert '<html lang="zh-CN">' in client.get("/login").text
 
 
-@pytest.mark.parametrize(("default", "tag"), [("zh_CN", "zh-CN"), ("en", "en"), ("zh-CN", "zh-CN")],
-                         ids=["chinese_case", "english_case", "hyphen_case"])
+@pytest.mark.parametrize(
+    ("default", "tag"),
+    [("zh_CN", "zh-CN"), ("en", "en"), ("zh-CN", "zh-CN")],
+    ids=["chinese_case", "english_case", "hyphen_case"],
+)
 def test_default_language_comes_from_settings(tmp_path: Path, client_for, default: str, tag: str) -> None:
     settings = Settings(data_dir=tmp_path, environment="test", default_language=default)
     application = build_app(settings)
