@@ -8,7 +8,6 @@ units ("15.50") and stored in cents; a bad amount is refused naming the field.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import Request, Response
@@ -26,27 +25,17 @@ from orderwatch.domain.incident_permissions import (
 from orderwatch.domain.roles import Role
 from orderwatch.entrypoints.api.deps import AppDep
 from orderwatch.entrypoints.incident_wiring import incident_config
-from orderwatch.entrypoints.web.routes.incidents import Reader, demand, form_field, perform_then_show
+from orderwatch.entrypoints.web.routes.incidents import (
+    Reader,
+    cents_of,
+    demand,
+    form_field,
+    perform_then_show,
+)
 from orderwatch.entrypoints.web.routing import web_router
 from orderwatch.services import remedy_ledger as ledger
 
 router = web_router()
-
-
-def cents_of(form: Any, name: str, *, required: bool) -> int | None:
-    """A money field in currency units ("15", "15.5", "15,50") as whole cents."""
-    text = form_field(form, name, 20).replace(",", ".")
-    if not text:
-        if required:
-            raise ValidationFailed(name, "give an amount")
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed(name, "is not an amount (e.g. 15.50)", text) from None
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(name, "must be positive with at most two decimals", text)
-    return int(amount * 100)
 
 
 def _case_of(application: Any, lookup: Any, entry_id: int) -> str:

@@ -9,6 +9,7 @@ missing field) re-renders the case with the reason and status 409/422, changing 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import Request, Response
@@ -87,6 +88,22 @@ def form_field(form: Any, name: str, limit: int = 2000) -> str:
     if len(text) > limit:
         raise ValidationFailed(name, f"is longer than {limit} characters")
     return text
+
+
+def cents_of(form: Any, name: str, *, required: bool) -> int | None:
+    """A money field in currency units ("15", "15.5", "15,50") as whole cents."""
+    text = form_field(form, name, 20).replace(",", ".")
+    if not text:
+        if required:
+            raise ValidationFailed(name, "give an amount")
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed(name, "is not an amount (e.g. 15.50)", text) from None
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed(name, "must be positive with at most two decimals", text)
+    return int(amount * 100)
 
 
 @router.get("/incidents")
@@ -249,18 +266,6 @@ async def incident_action(
 OFFER_PERMISSIONS = frozenset({Permission.incidents_customer})
 
 
-def _cents(text: str) -> int:
-    """An amount typed in currency units ("12.90" or "12,90") as whole cents."""
-    cleaned = text.strip().replace(",", ".") or "0"
-    try:
-        whole, _, fraction = cleaned.partition(".")
-        if len(fraction) > 2 or not whole.isdigit() or (fraction and not fraction.isdigit()):
-            raise ValueError(cleaned)
-        return int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
-    except ValueError:
-        raise ValidationFailed("amount", "must be an amount like 12.90", text) from None
-
-
 @router.post("/incidents/{ref}/offer")
 async def incident_offer(request: Request, application: AppDep, user: Reader, ref: str) -> Response:
     """Offer the customer a remedy (D5, U6): CS within their role's approval limit."""
@@ -271,11 +276,7 @@ async def incident_offer(request: Request, application: AppDep, user: Reader, re
     if detail is None or not detail.incident.order_ref:
         raise NotFound("incident", ref)
     order_ref = detail.incident.order_ref
-    kind, amount, days = (
-        form_field(form, "kind", 32),
-        form_field(form, "amount", 20),
-        form_field(form, "days", 3),
-    )
+    kind, days = form_field(form, "kind", 32), form_field(form, "days", 3)
 
     def work() -> int:
         if not days.isdigit():
@@ -286,7 +287,7 @@ async def incident_offer(request: Request, application: AppDep, user: Reader, re
             config=incident_config(application.settings),
             order_ref=order_ref,
             kind=kind,
-            amount_cents=_cents(amount),
+            amount_cents=cents_of(form, "amount", required=False) or 0,
             actor=user.username,
             role=Role(user.role),
             validity=timedelta(days=int(days)),
