@@ -46,7 +46,11 @@ class App:
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> App:
     """Wire the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(
+        settings.resolved_database_url,
+        sqlite_cache_mb=settings.sqlite_cache_mb,
+        sqlite_mmap_mb=settings.sqlite_mmap_mb,
+    )
     return App(
         settings=settings,
         engine=engine,

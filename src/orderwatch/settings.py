@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     stale_after_hours: int = Field(
         120, description="A parcel in transit with no scan for this long is stalled (ANCHORS §6: 5 days)"
     )
+    sqlite_cache_mb: int = Field(
+        64, ge=1, description="SQLite page cache per connection in MB (the default 2 MB re-reads index pages)"
+    )
+    sqlite_mmap_mb: int = Field(
+        1024, ge=0, description="SQLite memory-mapped I/O size in MB (0 turns memory mapping off)"
+    )
     shop_timezone: str = Field(
         "America/Sao_Paulo", description="Time zone of naive timestamps in imports and of calendar days"
     )
