@@ -186,9 +186,14 @@ def _finding(
 
 def _late_band(days_past: float, bands: tuple[int, int, int]) -> tuple[RiskSeverity, int]:
     """Severity and the whole days it stands for (0 means less than the first band)."""
-    levels = (RiskSeverity.medium, RiskSeverity.high, RiskSeverity.critical)
-    reached = [(level, days) for level, days in zip(levels, bands, strict=True) if days_past >= days]
-    return reached[-1] if reached else (RiskSeverity.low, 0)
+    medium, high, critical = bands  # increasing (DetectorThresholds checks); called per open order
+    if days_past >= critical:
+        return RiskSeverity.critical, critical
+    if days_past >= high:
+        return RiskSeverity.high, high
+    if days_past >= medium:
+        return RiskSeverity.medium, medium
+    return RiskSeverity.low, 0
 
 
 def _band_text(days: int) -> str:
