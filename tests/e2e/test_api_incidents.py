@@ -123,7 +123,7 @@ def test_claims_listing_the_ledger_in_the_detail_and_the_review(api: Api) -> Non
     )
     claim_id = open_claim(
         api.app.uow(), api.app.clock, config=config, ref=ref, amount_claimed_cents=11_230, actor="lg"
-    )
+    ).id
     move_claim(
         api.app.uow(),
         api.app.clock,

@@ -267,4 +267,7 @@ def claim_item(claim: CarrierClaimRow, incident_ref: str) -> dict[str, Any]:
         "file_by": claim.file_by.isoformat(),
         "filed_at": claim.filed_at.isoformat() if claim.filed_at else None,
         "answer_due_at": claim.answer_due_at.isoformat() if claim.answer_due_at else None,
+        # when a passed deadline was escalated (job incidents.claim_deadlines), else None
+        "file_escalated_at": claim.file_escalated_at.isoformat() if claim.file_escalated_at else None,
+        "answer_escalated_at": claim.answer_escalated_at.isoformat() if claim.answer_escalated_at else None,
     }
