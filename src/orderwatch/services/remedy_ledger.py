@@ -57,12 +57,15 @@ def record_compensation(
     ref: str,
     kind: CompensationKind,
     actor: str,
-    role: Role,
+    role: Role | None,
     amount_cents: int | None = None,
     currency: str | None = None,
     note: str = "",
 ) -> Recorded:
-    """Record what was paid or sent for case ``ref``; pending if above ``role``'s approval limit."""
+    """Record what was paid or sent for case ``ref``; pending if above ``role``'s approval limit.
+
+    ``role`` ``None`` (an API key without the approve scope) records every entry pending.
+    """
     now = clock.now()
     with uow:
         incident = _open_case(uow, ref)

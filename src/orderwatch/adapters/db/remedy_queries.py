@@ -1,6 +1,7 @@
 """Read side of the compensation ledger and claims (U6–U9, U14, D5): per case, per carrier, reports.
 
-* :func:`ledger_of` — one case's compensation entries and claims, for its page and its report;
+* :func:`ledger_of` — one case's compensation entries and claims, for its page and its report
+  (:func:`compensation_item` / :func:`claim_item`: an entry / a claim as the API lists it);
 * :func:`list_claims` — claims across cases (API, CLI), with totals per carrier;
 * :func:`post_incident_report` — the data of the post-incident report, from the timeline;
 * :func:`review` — the periodic review: frequency by cause / carrier / region, handling times
@@ -64,6 +65,29 @@ def ledger_of(session: Session, incident_id: int, *, currency: str = "BRL") -> C
         ((c.amount_claimed_cents, c.amount_recovered_cents) for c in claims),
     )
     return CaseLedger(entries, claims, cost)
+
+
+def ledger_of_ref(session: Session, ref: str) -> CaseLedger | None:
+    """The ledger of case ``ref``; ``None`` if there is no such case."""
+    incident_id = session.scalar(select(IncidentRow.id).where(IncidentRow.ref == ref))
+    return None if incident_id is None else ledger_of(session, incident_id)
+
+
+def compensation_item(entry: CompensationRow, linked_order_ref: str | None) -> dict[str, Any]:
+    """A ledger entry as the API lists it."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "amount_cents": entry.amount_cents,
+        "currency": entry.currency,
+        "status": entry.status,
+        "needs_approval_by": entry.approver_role if entry.status == "pending" else None,
+        "requested_by": entry.requested_by,
+        "requested_at": entry.requested_at.isoformat(),
+        "decided_by": entry.decided_by,
+        "note": entry.note,
+        "linked_order": linked_order_ref,
+    }
 
 
 def list_claims(

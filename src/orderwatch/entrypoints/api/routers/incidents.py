@@ -20,7 +20,13 @@ from orderwatch.adapters.db.incident_queries import (
     incident_stats,
     list_incidents,
 )
-from orderwatch.adapters.db.remedy_queries import claim_item, ledger_of, list_claims, review
+from orderwatch.adapters.db.remedy_queries import (
+    claim_item,
+    compensation_item,
+    ledger_of,
+    list_claims,
+    review,
+)
 from orderwatch.adapters.db.tables import IncidentRow
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
@@ -220,19 +226,7 @@ def get_incident(ref: str, session: ReadSessionDep, _: IncidentsRead) -> Inciden
         lessons=row.lessons,
         follow_ups=row.follow_ups,
         waiting_on=row.waiting_on,
-        compensations=[
-            {
-                "id": c.id,
-                "kind": c.kind,
-                "amount_cents": c.amount_cents,
-                "currency": c.currency,
-                "status": c.status,
-                "requested_by": c.requested_by,
-                "decided_by": c.decided_by,
-                "linked_order": linked,
-            }
-            for c, linked in ledger.compensations
-        ],
+        compensations=[compensation_item(c, linked) for c, linked in ledger.compensations],
         claims=[claim_item(claim, row.ref) for claim in ledger.claims],
         cost={**asdict(ledger.cost), "net_cents": ledger.cost.net_cents},
         timeline=[
