@@ -211,9 +211,10 @@ def test_post_incident_report_as_pdf_and_html_claims_and_review(sqlite_app: App,
     )
     bad_lang = runner.invoke(cli, ["incidents", "report", ref, "--lang", "fr", "--database-url", url])
     claims = runner.invoke(cli, ["incidents", "claims", "--json", "--database-url", url])
-    review = runner.invoke(
-        cli, ["incidents", "review", "--from", "2018-01-01", "--to", "2018-12-31", "--database-url", url]
-    )
+    period = ["--from", "2018-01-01", "--to", "2018-12-31", "--database-url", url]
+    review = runner.invoke(cli, ["incidents", "review", *period, "--json"])
+    review_text = runner.invoke(cli, ["incidents", "review", *period])
+    backwards = runner.invoke(cli, ["incidents", "review", "--from", "2018-02-01", "--to", "2018-01-01"])
 
     assert as_pdf.exit_code == 0, as_pdf.output
     text = "".join(page.extract_text() for page in PdfReader(pdf_file).pages)
@@ -227,3 +228,16 @@ def test_post_incident_report_as_pdf_and_html_claims_and_review(sqlite_app: App,
     assert json.loads(claims.output)["totals_by_carrier"]["correios"]["claimed_cents"] == 6_000
     figures = json.loads(review.output)
     assert (figures["incidents"], figures["sla"]["first_contact"]["met"]) == (1, 1)
+    assert figures["cost_per_case"]["BRL"]["total"] == {
+        "cases": 1,
+        "compensation_cents": 0,
+        "recovered_cents": 0,
+        "net_cents": 0,
+        "mean_net_cents": 0,
+    }
+    assert list(figures["cost_per_case"]["BRL"]["by_cause"]) == ["lost_parcel"]
+    assert review_text.exit_code == 0, review_text.output
+    assert "Net cost (BRL, cents)" in review_text.output
+    assert "cause lost_parcel" in review_text.output
+    assert backwards.exit_code == 2
+    assert "--to: 2018-01-01 is before --from 2018-02-01" in backwards.output

@@ -217,13 +217,16 @@ def claims(
 def review_command(
     start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (shop time zone)"),
     end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (included)"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
     database_url: str | None = DATABASE,
 ) -> None:
-    """The periodic review as JSON: frequency, handling times, SLA met %, compensation and claims (U14)."""
+    """The periodic review: frequency, handling times, SLA met %, compensation, claims, cost per case."""
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         fail(f"--from/--to: {start!r}, {end!r} are not days (YYYY-MM-DD)")
+    if last < first:
+        fail(f"--to: {end} is before --from {start}")
     application = make_app(database_url)
     zone = ZoneInfo(application.settings.shop_timezone)
     with application.read_session() as session:
@@ -231,8 +234,29 @@ def review_command(
             session,
             start=datetime.combine(first, time(), tzinfo=zone),
             end=datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+            zone=zone,
         )
-    print_json(figures)
+    if as_json:
+        print_json(figures)
+        return
+    console.print(f"incidents reported {first} – {last}: {figures['incidents']}")
+    console.print(f"by cause: {figures['by_cause']}")
+    for metric, sla in figures["sla"].items():
+        rate = "no data" if sla["met_rate"] is None else f"{sla['met_rate']:.1%}"
+        console.print(f"SLA {metric}: met {rate}")
+    for currency, cost in figures["cost_per_case"].items():
+        table = Table("group", "cases", "net", "per case", title=f"Net cost ({currency}, cents)")
+        for grouping in ("month", "carrier", "cause"):
+            for key, sums in cost[f"by_{grouping}"].items():
+                table.add_row(
+                    f"{grouping} {key}",
+                    str(sums["cases"]),
+                    str(sums["net_cents"]),
+                    str(sums["mean_net_cents"]),
+                )
+        total = cost["total"]
+        table.add_row("all", str(total["cases"]), str(total["net_cents"]), str(total["mean_net_cents"]))
+        console.print(table)
 
 
 @app.command("run-jobs")

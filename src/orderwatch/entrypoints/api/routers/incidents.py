@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -195,16 +196,21 @@ def get_claims(
 @router.get("/review", summary="Periodic review of the cases reported in a period")
 def get_review(
     session: ReadSessionDep,
+    application: AppDep,
     _: IncidentsRead,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
 ) -> dict[str, Any]:
-    """Frequency by cause/carrier/region, handling times, SLA met %, compensation and claims (U14)."""
+    """Frequency by cause/carrier/region, handling times, SLA met %, compensation and claims (U14).
+
+    ``cost_per_case`` gives per currency the net cost (approved compensation − recovered) in
+    total and per case, by the month of the report (shop time zone), carrier and cause (U7).
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationFailed("from/to", "give a time zone (e.g. 2018-03-01T00:00-03:00)")
     if end <= start:
         raise ValidationFailed("to", "must be after from", end.isoformat())
-    return review(session, start=start, end=end)
+    return review(session, start=start, end=end, zone=ZoneInfo(application.settings.shop_timezone))
 
 
 @router.get("/{ref}", response_model=IncidentDetailOut, summary="One incident with its timeline")
