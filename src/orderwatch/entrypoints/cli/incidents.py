@@ -264,7 +264,7 @@ def run_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
     database_url: str | None = DATABASE,
 ) -> None:
-    """Run auto-open, SLA timers and the volume trigger once, now."""
+    """Run the incident jobs once, now: delivered, auto-open, SLA timers, volume, claim deadlines."""
     application = make_app(database_url)
     results = {job.name: dict(job.run(application, application.clock)) for job in INCIDENT_JOBS}  # type: ignore[call-overload]
     if as_json:
