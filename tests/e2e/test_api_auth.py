@@ -181,6 +181,11 @@ def test_openapi_lists_the_routes_and_the_key_schemes(api: Api) -> None:
         ("/api/v1/incidents/claims", "get"), ("/api/v1/incidents/review", "get"),
         ("/api/v1/incidents/{ref}", "get"), ("/api/v1/incidents/{ref}/transitions", "post"),
         ("/api/v1/incidents/{ref}/notes", "post"), ("/api/v1/incidents/{ref}/tasks", "post"),
+        ("/api/v1/incidents/{ref}/compensation", "get"), ("/api/v1/incidents/{ref}/compensation", "post"),
+        ("/api/v1/incidents/{ref}/compensation/{entry_id}/approve", "post"),
+        ("/api/v1/incidents/{ref}/compensation/{entry_id}/reject", "post"),
+        ("/api/v1/incidents/{ref}/claims", "get"), ("/api/v1/incidents/{ref}/claims", "post"),
+        ("/api/v1/incidents/claims/{claim_id}/{action}", "post"),
     }
     assert set(schema["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
     batch = schema["components"]["schemas"]["EventBatchIn"]["properties"]["events"]

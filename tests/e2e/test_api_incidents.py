@@ -123,7 +123,7 @@ def test_claims_listing_the_ledger_in_the_detail_and_the_review(api: Api) -> Non
     )
     claim_id = open_claim(
         api.app.uow(), api.app.clock, config=config, ref=ref, amount_claimed_cents=11_230, actor="lg"
-    )
+    ).id
     move_claim(
         api.app.uow(),
         api.app.clock,
@@ -158,3 +158,4 @@ def test_claims_listing_the_ledger_in_the_detail_and_the_review(api: Api) -> Non
     }
     assert (review["incidents"], review["by_cause"]) == (1, {"lost_parcel": 1})
     assert review["claims_by_carrier"]["correios"]["claimed_cents"] == 11_230
+    assert review["cost_per_case"]["BRL"]["by_carrier"]["correios"]["mean_net_cents"] == 1_000

@@ -1,4 +1,4 @@
-"""`orderwatch incidents report|list|stats|claims|review|teams-sync` via CliRunner (U2–U9, U14)."""
+"""`orderwatch incidents open|report|list|stats|claims|review|teams-sync` via CliRunner (U2–U9, U14)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from orderwatch.adapters.db.incident_queries import find_incident
 from orderwatch.adapters.security.passwords import hash_password
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
@@ -19,6 +20,7 @@ from orderwatch.services.remedy_ledger import open_claim
 from tests.factories import make_order, make_shipment
 
 runner = CliRunner()
+OPEN = ["incidents", "open"]
 CONFIG = IncidentConfig.for_timezone("America/Sao_Paulo")
 
 
@@ -29,19 +31,42 @@ def test_report_list_and_stats(sqlite_app: App) -> None:
 
     reported = [
         runner.invoke(
-            cli, ["incidents", "report", o.ref, "--by", "cs", "--cause", "lost_parcel", "--database-url", url]
+            cli,
+            [
+                *OPEN,
+                o.ref,
+                "--by",
+                "cs",
+                "--cause",
+                "lost_parcel",
+                "--note",
+                "no scan 9 d",
+                "--database-url",
+                url,
+            ],
         )
         for o in orders
     ]
-    missing = runner.invoke(cli, ["incidents", "report", "nope", "--by", "cs", "--database-url", url])
+    again = runner.invoke(cli, ["incidents", "open", orders[0].ref, "--by", "cs", "--database-url", url])
+    missing = runner.invoke(cli, ["incidents", "open", "nope", "--by", "cs", "--database-url", url])
+    old_form = runner.invoke(cli, ["incidents", "report", orders[0].ref, "--by", "cs", "--database-url", url])
     listed = runner.invoke(cli, ["incidents", "list", "--json", "--database-url", url])
 
     assert [r.exit_code for r in reported] == [0, 0], reported[0].output
+    assert again.exit_code == 0
+    assert again.stdout.strip() == reported[0].stdout.strip()  # never two open cases for one order
     assert missing.exit_code == 2
     assert "order 'nope' not found" in missing.output
+    assert old_form.exit_code == 2
+    assert "incidents open" in " ".join(old_form.output.split())
+    assert not (Path.cwd() / f"{orders[0].ref}-report.pdf").exists()
     items = json.loads(listed.stdout)["items"]
     assert sorted(i["order_ref"] for i in items) == sorted(o.ref for o in orders)
     assert {(i["status"], i["cause"]) for i in items} == {("reported", "lost_parcel")}
+    with sqlite_app.read_session() as session:
+        detail = find_incident(session, reported[1].stdout.strip())
+    assert detail is not None
+    assert detail.incident.summary == "no scan 9 d"
 
     # The CLI runs on the wall clock; this case is walked on the simulated one instead.
     later = make_order(purchased_at=sqlite_app.clock.now() - timedelta(days=20))
@@ -186,9 +211,10 @@ def test_post_incident_report_as_pdf_and_html_claims_and_review(sqlite_app: App,
     )
     bad_lang = runner.invoke(cli, ["incidents", "report", ref, "--lang", "fr", "--database-url", url])
     claims = runner.invoke(cli, ["incidents", "claims", "--json", "--database-url", url])
-    review = runner.invoke(
-        cli, ["incidents", "review", "--from", "2018-01-01", "--to", "2018-12-31", "--database-url", url]
-    )
+    period = ["--from", "2018-01-01", "--to", "2018-12-31", "--database-url", url]
+    review = runner.invoke(cli, ["incidents", "review", *period, "--json"])
+    review_text = runner.invoke(cli, ["incidents", "review", *period])
+    backwards = runner.invoke(cli, ["incidents", "review", "--from", "2018-02-01", "--to", "2018-01-01"])
 
     assert as_pdf.exit_code == 0, as_pdf.output
     text = "".join(page.extract_text() for page in PdfReader(pdf_file).pages)
@@ -202,3 +228,16 @@ def test_post_incident_report_as_pdf_and_html_claims_and_review(sqlite_app: App,
     assert json.loads(claims.output)["totals_by_carrier"]["correios"]["claimed_cents"] == 6_000
     figures = json.loads(review.output)
     assert (figures["incidents"], figures["sla"]["first_contact"]["met"]) == (1, 1)
+    assert figures["cost_per_case"]["BRL"]["total"] == {
+        "cases": 1,
+        "compensation_cents": 0,
+        "recovered_cents": 0,
+        "net_cents": 0,
+        "mean_net_cents": 0,
+    }
+    assert list(figures["cost_per_case"]["BRL"]["by_cause"]) == ["lost_parcel"]
+    assert review_text.exit_code == 0, review_text.output
+    assert "Net cost (BRL, cents)" in review_text.output
+    assert "cause lost_parcel" in review_text.output
+    assert backwards.exit_code == 2
+    assert "--to: 2018-01-01 is before --from 2018-02-01" in backwards.output

@@ -247,7 +247,7 @@ def test_a_claim_goes_draft_filed_partially_paid_closed_on_the_timeline(app: App
     _, _, ref = _case(app)
     claim_id = open_claim(
         app.uow(), app.clock, config=CONFIG, ref=ref, amount_claimed_cents=6_000, actor="logistics"
-    )
+    ).id
 
     def step(action: ClaimAction, **values: Any) -> None:
         move_claim(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from orderwatch.domain.incident_permissions import (
+    APPROVE_PERMISSIONS,
     BULK_PERMISSIONS,
+    CLAIM_PERMISSIONS,
+    COMPENSATION_PERMISSIONS,
     NOTE_PERMISSIONS,
     WAIT_PERMISSIONS,
     allowed_actions,
@@ -54,3 +57,21 @@ def test_every_role_but_supply_chain_reads_and_reports_incidents(role_case: Role
     expected = role_case is not Role.supply_chain
     assert ("incidents:read" in held) is expected
     assert ("incidents:report" in held) is expected
+
+
+@pytest.mark.parametrize(
+    ("role_case", "compensates", "approves", "claims"),
+    [
+        (Role.leadership, True, True, True),
+        (Role.cs_agent, True, False, False),
+        (Role.logistics_agent, True, False, True),
+        (Role.supply_chain, False, False, False),
+        (Role.admin, True, True, True),
+    ],
+)
+def test_the_ledger_steps_per_role(role_case: Role, compensates: bool, approves: bool, claims: bool) -> None:
+    held = ROLE_PERMISSIONS[role_case]
+
+    assert may(held, COMPENSATION_PERMISSIONS) is compensates
+    assert may(held, APPROVE_PERMISSIONS) is approves
+    assert may(held, CLAIM_PERMISSIONS) is claims

@@ -5,7 +5,8 @@ The remedy *policy* (``remedies.py``) suggests an offer; an offer accepted by th
 free reshipment or a redelivery, with its amount and currency and who approved it.
 
 Approval limits are the policy's :data:`~orderwatch.domain.remedies.APPROVAL_LIMITS`: an entry
-within the recorder's limit is ``approved`` at once; above it, it is ``pending`` until someone
+within the recorder's limit is ``approved`` at once (a recorder with no role, such as an API key
+without the approve scope, has no limit to be within); above it, it is ``pending`` until someone
 whose limit covers the amount approves it (or rejects it). Only approved entries count as cost,
 and only an approved reshipment creates the linked order.
 
@@ -112,12 +113,17 @@ def request(
     currency: str,
     order_value_cents: int,
     actor: str,
-    role: Role,
+    role: Role | None,
     note: str = "",
 ) -> CompensationRequest:
-    """Check an entry and decide whether the recorder's role may grant it alone."""
+    """Check an entry and decide whether the recorder's role may grant it alone.
+
+    ``role`` ``None`` is a recorder without an approval limit (an API key without the approve
+    scope): every entry it records waits for an approver, even a zero-cost redelivery.
+    """
     amount = _amount_for(kind, amount_cents, order_value_cents)
-    status = CompensationStatus.approved if may_approve(role, amount) else CompensationStatus.pending
+    alone = role is not None and may_approve(role, amount)
+    status = CompensationStatus.approved if alone else CompensationStatus.pending
     return CompensationRequest(
         kind, amount, check_currency(currency), status, actor, approver_for(amount), note.strip()
     )

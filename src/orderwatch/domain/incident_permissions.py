@@ -4,7 +4,9 @@
   the bulk actions of a major incident (``incidents:lead``);
 * the CS emergency team contacts the customer and agrees the remedy (``incidents:customer``);
 * the logistics emergency team talks to the carrier, locates the parcel, arranges redelivery
-  and files the claim (``incidents:carrier``).
+  and files the claim (``incidents:carrier``, ``incidents:claims``);
+* CS, logistics and the leadership record compensation (``incidents:compensate``), the
+  leadership approves it (``incidents:approve``).
 
 Starting and finishing the resolution belongs to whichever of the two teams carries it out.
 Pages and API routes ask :func:`may` and show only the actions it allows.
@@ -42,9 +44,10 @@ WAIT_PERMISSIONS: dict[WaitingOn | None, frozenset[Permission]] = {
 TASK_PERMISSIONS = frozenset({P.incidents_lead})
 # Recording compensation: CS agrees it with the customer, logistics arranges reshipment and
 # redelivery, the lead approves; how much each role may grant alone is ``remedies.APPROVAL_LIMITS``.
-COMPENSATION_PERMISSIONS = frozenset({P.incidents_lead, P.incidents_customer, P.incidents_carrier})
-APPROVE_PERMISSIONS = frozenset({P.incidents_lead})
-CLAIM_PERMISSIONS = frozenset({P.incidents_carrier, P.incidents_lead})
+# Pages and the API check the same three permissions (API keys hold them as scopes).
+COMPENSATION_PERMISSIONS = frozenset({P.incidents_compensate})
+APPROVE_PERMISSIONS = frozenset({P.incidents_approve})
+CLAIM_PERMISSIONS = frozenset({P.incidents_claims})
 BULK_PERMISSIONS = frozenset({P.incidents_lead})
 
 

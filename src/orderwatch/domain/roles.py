@@ -40,6 +40,12 @@ class Permission(StrEnum):
     incidents_lead = "incidents:lead"  # leadership: assess, assign, tasks, close, bulk actions
     incidents_customer = "incidents:customer"  # CS: contact the customer, offer the remedy
     incidents_carrier = "incidents:carrier"  # logistics: the carrier, the parcel, the claim
+    # The ledger (U6, U7, D5): recording compensation, approving it, carrier claims. A person's
+    # approval limit is their role's (remedies.APPROVAL_LIMITS); an API key has no role, so what
+    # it records needs approval unless it holds incidents:approve (docs/incidents.md).
+    incidents_compensate = "incidents:compensate"
+    incidents_approve = "incidents:approve"
+    incidents_claims = "incidents:claims"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -54,6 +60,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.incidents_read,
             Permission.incidents_report,
             Permission.incidents_lead,
+            Permission.incidents_compensate,
+            Permission.incidents_approve,
+            Permission.incidents_claims,
         }
     ),
     Role.cs_agent: frozenset(
@@ -64,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.incidents_read,
             Permission.incidents_report,
             Permission.incidents_customer,
+            Permission.incidents_compensate,
         }
     ),
     Role.logistics_agent: frozenset(
@@ -76,6 +86,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.incidents_read,
             Permission.incidents_report,
             Permission.incidents_carrier,
+            Permission.incidents_compensate,
+            Permission.incidents_claims,
         }
     ),
     Role.supply_chain: frozenset(

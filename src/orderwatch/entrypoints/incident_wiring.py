@@ -4,7 +4,8 @@ One list of periodic incident jobs, run by ``orderwatch worker`` in real time an
 ``orderwatch replay`` / ``orderwatch demo`` in simulated time, so both schedules are the same.
 Auto-open runs before the SLA timers and the volume trigger, so a case opened in a run is
 escalated and grouped in that same run; the delivery job runs first, so a parcel that arrived
-resolves its case before the timers would escalate it.
+resolves its case before the timers would escalate it. Claims past their filing or answer
+deadline escalate once each (``incidents.claim_deadlines``, hourly).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from orderwatch.bootstrap import App
+from orderwatch.services.claim_deadlines import escalate_overdue_claims
 from orderwatch.services.incident_jobs import (
     detect_volume,
     open_from_flags,
@@ -46,4 +48,7 @@ INCIDENT_JOBS: tuple[IncidentJob, ...] = (
                 lambda app, clock: run_sla_timers(app.uow, clock, config=incident_config(app.settings))),
     IncidentJob("incidents.volume", timedelta(minutes=15),
                 lambda app, clock: detect_volume(app.uow, clock, config=incident_config(app.settings))),
+    IncidentJob("incidents.claim_deadlines", timedelta(hours=1),
+                lambda app, clock: escalate_overdue_claims(
+                    app.uow, clock, config=incident_config(app.settings))),
 )

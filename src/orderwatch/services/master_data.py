@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from orderwatch.domain.claims import ClaimWindows
 from orderwatch.domain.errors import ValidationFailed
 from orderwatch.services.ingest import ACCEPTED, REJECTED, ItemOutcome
 from orderwatch.services.ports import (
@@ -65,6 +66,7 @@ def check_carrier(carrier: CarrierDetails) -> None:
             raise ValidationFailed("tracking_url_template", "must be an http(s) URL", template)
         if "{tracking_number}" not in template:
             raise ValidationFailed("tracking_url_template", "must contain {tracking_number}", template)
+    ClaimWindows(carrier.claim_file_days, carrier.claim_answer_days)  # raises naming the field
 
 
 def check_product(product: ProductDetails) -> None:
@@ -127,7 +129,7 @@ def import_suppliers(
 def import_carriers(
     uow: UnitOfWork, carriers: Sequence[CarrierDetails], *, clock: Clock, source: str
 ) -> list[ItemOutcome]:
-    """Create or update carriers' display names and tracking pages (one transaction)."""
+    """Create or update carriers' names, tracking pages and claim deadlines (one transaction)."""
     return _upsert_plain(
         uow,
         carriers,

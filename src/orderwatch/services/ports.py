@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from orderwatch.domain.causes import Cause
+from orderwatch.domain.claims import DEFAULT_ANSWER_DAYS, DEFAULT_FILE_DAYS
 from orderwatch.domain.commands import (
     CustomerData,
     RecordFeedback,
@@ -229,11 +230,13 @@ class UnitOfWork(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CarrierDetails:
-    """A carrier as staff and customers see it: display name and public tracking page."""
+    """A carrier as staff and customers see it (display name, tracking page) and its claim deadlines."""
 
     code: str
     name: str
     tracking_url_template: str | None = None  # with ``{tracking_number}`` where the number goes
+    claim_file_days: int = DEFAULT_FILE_DAYS  # a claim is filed within this many days of the report
+    claim_answer_days: int = DEFAULT_ANSWER_DAYS  # the carrier answers within this many days of filing
 
 
 @dataclass(frozen=True, slots=True)

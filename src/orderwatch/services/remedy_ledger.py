@@ -18,7 +18,7 @@ from datetime import datetime
 
 from orderwatch.domain import claims as claim_domain
 from orderwatch.domain import compensation as ledger
-from orderwatch.domain.claims import Claim, ClaimAction
+from orderwatch.domain.claims import Claim, ClaimAction, ClaimWindows
 from orderwatch.domain.compensation import CompensationKind, CompensationStatus
 from orderwatch.domain.errors import Conflict, ValidationFailed
 from orderwatch.domain.incidents import FINAL_STATES, Incident, IncidentEvent
@@ -57,12 +57,15 @@ def record_compensation(
     ref: str,
     kind: CompensationKind,
     actor: str,
-    role: Role,
+    role: Role | None,
     amount_cents: int | None = None,
     currency: str | None = None,
     note: str = "",
 ) -> Recorded:
-    """Record what was paid or sent for case ``ref``; pending if above ``role``'s approval limit."""
+    """Record what was paid or sent for case ``ref``; pending if above ``role``'s approval limit.
+
+    ``role`` ``None`` (an API key without the approve scope) records every entry pending.
+    """
     now = clock.now()
     with uow:
         incident = _open_case(uow, ref)
@@ -188,21 +191,29 @@ def open_claim(
     actor: str,
     currency: str | None = None,
     note: str = "",
-) -> int:
-    """Draft a claim against the case's carrier for a lost or damaged parcel (U7)."""
+    carrier_reference: str | None = None,
+) -> Claim:
+    """Draft a claim against the case's carrier for a lost or damaged parcel (U7).
+
+    The deadlines are the carrier's (``carriers.claim_file_days`` / ``claim_answer_days``). With
+    ``carrier_reference`` the claim is filed at once, in the same transaction (two timeline rows).
+    """
     now = clock.now()
     with uow:
         incident = _open_case(uow, ref)
         assert incident.id is not None
         order = uow.remedies.order_of(incident.id)
+        carrier = incident.facts.carrier_code
+        windows = uow.remedies.claim_windows(carrier) if carrier else ClaimWindows()
         claim = claim_domain.draft(
             incident_ref=ref,
-            carrier_code=incident.facts.carrier_code,
+            carrier_code=carrier,
             amount_claimed_cents=amount_claimed_cents,
             currency=ledger.check_currency(currency or (order.currency if order else "BRL")),
             reported_at=incident.reported_at,
             actor=actor,
             now=now,
+            windows=windows,
             note=note,
         )
         claim.id = uow.remedies.add_claim(incident.id, claim, now=now)
@@ -213,15 +224,16 @@ def open_claim(
             "currency": claim.currency,
             "file_by": claim.file_by.isoformat(),
         }
-        record(
-            uow,
-            incident,
-            [IncidentEvent("claim_drafted", ref, now, actor, detail=detail)],
-            config=config,
-            now=now,
-        )
+        events = [IncidentEvent("claim_drafted", ref, now, actor, detail=detail)]
+        if carrier_reference is not None:
+            filed = claim_domain.move(
+                claim, ClaimAction.file, now=now, carrier_reference=carrier_reference, windows=windows
+            )
+            uow.remedies.save_claim(claim, now=now)
+            events.append(IncidentEvent("claim_filed", ref, now, actor, detail=filed))
+        record(uow, incident, events, config=config, now=now)
         uow.commit()
-        return claim.id
+        return claim
 
 
 def move_claim(
@@ -246,6 +258,7 @@ def move_claim(
             now=now,
             carrier_reference=carrier_reference,
             amount_recovered_cents=amount_recovered_cents,
+            windows=uow.remedies.claim_windows(claim.carrier_code),
         )
         uow.remedies.save_claim(claim, now=now)
         event = IncidentEvent(f"claim_{claim.status.value}", incident.ref, now, actor, detail=detail)

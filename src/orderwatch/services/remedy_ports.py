@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from orderwatch.domain.claims import Claim
+from orderwatch.domain.claims import Claim, ClaimWindows
 from orderwatch.domain.compensation import CompensationKind, CompensationRequest, CompensationStatus
 from orderwatch.services.incident_ports import IncidentUnitOfWork
 
@@ -85,6 +85,18 @@ class RemedyLedgerStore(Protocol):
         ...
 
     def save_claim(self, claim: Claim, *, now: datetime) -> None: ...
+
+    def claim_windows(self, carrier_code: str) -> ClaimWindows:
+        """The carrier's claim deadlines (master data); the defaults for an unknown carrier."""
+        ...
+
+    def overdue_claims(self, *, now: datetime, limit: int) -> list[Claim]:
+        """Claims past a deadline and not escalated for it yet, oldest first, locked.
+
+        Drafts past ``file_by``, filed claims past ``answer_due_at``; rows another worker
+        holds are skipped.
+        """
+        ...
 
     def delivered_cases(self, *, limit: int) -> list[DeliveredCase]:
         """Open cases whose order or reshipment was delivered after the case was (re)opened."""

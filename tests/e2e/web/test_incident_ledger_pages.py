@@ -155,6 +155,13 @@ def test_the_review_page_counts_the_period(app: App, staff: dict[str, TestClient
     assert page.status_code == 200  # type: ignore[attr-defined]
     assert "1 incidents reported in the period" in page.text  # type: ignore[attr-defined]
     assert re.search(r'data-testid="sla-first_contact">100.0%<', page.text)  # type: ignore[attr-defined]
+    total = re.search(r'data-testid="cost-total">(.*?)</tr>', page.text, re.S)  # type: ignore[attr-defined]
+    assert total is not None
+    cases, net, per_case = re.findall(r'class="num">([^<]+)<', total.group(1))
+    assert cases == "1"
+    assert "20" in net  # the approved coupon; the draft claim recovered nothing
+    assert net == per_case
+    assert 'data-testid="review-cost"' in empty.text  # type: ignore[attr-defined]
     assert "0 incidents reported in the period" in empty.text  # type: ignore[attr-defined]
     assert wrong.status_code == 400
     assert "from: is not a day" in wrong.text

@@ -70,7 +70,13 @@ class SqlMasterDataStore:
     def upsert_carriers(self, carriers: Sequence[CarrierDetails]) -> int:
         latest = {c.code: c for c in carriers}
         rows = [
-            {"code": c.code, "name": c.name, "tracking_url_template": c.tracking_url_template}
+            {
+                "code": c.code,
+                "name": c.name,
+                "tracking_url_template": c.tracking_url_template,
+                "claim_file_days": c.claim_file_days,
+                "claim_answer_days": c.claim_answer_days,
+            }
             for c in latest.values()
         ]
         return self._upsert(table_of(CarrierRow), rows, keys=("code",))

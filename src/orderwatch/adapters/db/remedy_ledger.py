@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Select, func, select, union_all, update
 from sqlalchemy.orm import Session
 
-from orderwatch.adapters.db.locking import lock_rows
+from orderwatch.adapters.db.locking import claim_due, lock_rows
 from orderwatch.adapters.db.tables import (
     CarrierClaimRow,
+    CarrierRow,
     CompensationRow,
     IncidentRow,
     OrderEventRow,
@@ -23,7 +24,7 @@ from orderwatch.adapters.db.tables import (
     ShipmentRow,
     table_of,
 )
-from orderwatch.domain.claims import Claim, ClaimStatus
+from orderwatch.domain.claims import Claim, ClaimDeadline, ClaimStatus, ClaimWindows
 from orderwatch.domain.compensation import CompensationKind, CompensationRequest, CompensationStatus
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.incidents import OPEN_STATES
@@ -183,6 +184,32 @@ class SqlRemedyLedger:
             raise NotFound("claim", claim_id)
         return to_claim(found[0], found[1])
 
+    def claim_windows(self, carrier_code: str) -> ClaimWindows:
+        columns = (CarrierRow.claim_file_days, CarrierRow.claim_answer_days)
+        row = self.session.execute(select(*columns).where(CarrierRow.code == carrier_code)).first()
+        return ClaimWindows() if row is None else ClaimWindows(row.claim_file_days, row.claim_answer_days)
+
+    def overdue_claims(self, *, now: datetime, limit: int) -> list[Claim]:
+        draft_late = (
+            (CarrierClaimRow.status == ClaimStatus.draft.value)
+            & (CarrierClaimRow.file_by < now)
+            & CarrierClaimRow.file_escalated_at.is_(None)
+        )
+        answer_late = (
+            (CarrierClaimRow.status == ClaimStatus.filed.value)
+            & (CarrierClaimRow.answer_due_at < now)
+            & CarrierClaimRow.answer_escalated_at.is_(None)
+        )
+        query: Select[Any] = (
+            select(CarrierClaimRow, IncidentRow.ref)  # type: ignore[assignment]
+            .join(IncidentRow, IncidentRow.id == CarrierClaimRow.incident_id)
+            .where(draft_late | answer_late)
+            .order_by(CarrierClaimRow.id)
+            .limit(limit)
+        )
+        # Skip rows another worker holds: they are that worker's to escalate (or next run's).
+        return [to_claim(row, ref) for row, ref in self.session.execute(claim_due(self.session, query))]
+
     def save_claim(self, claim: Claim, *, now: datetime) -> None:
         self.session.execute(
             update(CarrierClaimRow)
@@ -243,6 +270,8 @@ def _claim_columns(claim: Claim, now: datetime) -> dict[str, Any]:
         "answer_due_at": claim.answer_due_at,
         "answered_at": claim.answered_at,
         "closed_at": claim.closed_at,
+        "file_escalated_at": claim.escalated_at.get(ClaimDeadline.file_by),
+        "answer_escalated_at": claim.escalated_at.get(ClaimDeadline.answer_due),
         "note": claim.note,
         "updated_at": now,
     }
@@ -267,4 +296,12 @@ def to_claim(row: CarrierClaimRow, incident_ref: str) -> Claim:
         answered_at=row.answered_at,
         closed_at=row.closed_at,
         note=row.note,
+        escalated_at={
+            deadline: at
+            for deadline, at in (
+                (ClaimDeadline.file_by, row.file_escalated_at),
+                (ClaimDeadline.answer_due, row.answer_escalated_at),
+            )
+            if at is not None
+        },
     )

@@ -1,18 +1,21 @@
 """Read side of the compensation ledger and claims (U6–U9, U14, D5): per case, per carrier, reports.
 
-* :func:`ledger_of` — one case's compensation entries and claims, for its page and its report;
+* :func:`ledger_of` — one case's compensation entries and claims, for its page and its report
+  (:func:`compensation_item` / :func:`claim_item`: an entry / a claim as the API lists it);
 * :func:`list_claims` — claims across cases (API, CLI), with totals per carrier;
 * :func:`post_incident_report` — the data of the post-incident report, from the timeline;
 * :func:`review` — the periodic review: frequency by cause / carrier / region, handling times
-  (median, p90), SLA met %, compensation and claim totals, for cases reported in a period;
+  (median, p90), SLA met %, compensation and claim totals, and the net cost per case by month,
+  carrier and cause (``domain/incident_costs.py``), for cases reported in a period;
 * :func:`order_links` — a reshipment's original order and an order's reshipments.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from orderwatch.adapters.db.incident_queries import IncidentDetail, find_incident, sla_outcomes
 from orderwatch.adapters.db.tables import CarrierClaimRow, CompensationRow, IncidentRow, OrderRow
+from orderwatch.domain.incident_costs import CaseCost, cost_per_case
 from orderwatch.domain.kpis import quantile
 from orderwatch.domain.postmortem import (
     Cost,
@@ -40,7 +44,10 @@ class CaseLedger:
     cost: Cost
 
 
-def ledger_of(session: Session, incident_id: int, *, currency: str = "BRL") -> CaseLedger:
+DEFAULT_CURRENCY = "BRL"  # a case whose order is gone and that has no ledger entry
+
+
+def ledger_of(session: Session, incident_id: int, *, currency: str = DEFAULT_CURRENCY) -> CaseLedger:
     linked = aliased(OrderRow)
     entries: list[tuple[CompensationRow, str | None]] = [
         (row, ref)
@@ -64,6 +71,29 @@ def ledger_of(session: Session, incident_id: int, *, currency: str = "BRL") -> C
         ((c.amount_claimed_cents, c.amount_recovered_cents) for c in claims),
     )
     return CaseLedger(entries, claims, cost)
+
+
+def ledger_of_ref(session: Session, ref: str) -> CaseLedger | None:
+    """The ledger of case ``ref``; ``None`` if there is no such case."""
+    incident_id = session.scalar(select(IncidentRow.id).where(IncidentRow.ref == ref))
+    return None if incident_id is None else ledger_of(session, incident_id)
+
+
+def compensation_item(entry: CompensationRow, linked_order_ref: str | None) -> dict[str, Any]:
+    """A ledger entry as the API lists it."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "amount_cents": entry.amount_cents,
+        "currency": entry.currency,
+        "status": entry.status,
+        "needs_approval_by": entry.approver_role if entry.status == "pending" else None,
+        "requested_by": entry.requested_by,
+        "requested_at": entry.requested_at.isoformat(),
+        "decided_by": entry.decided_by,
+        "note": entry.note,
+        "linked_order": linked_order_ref,
+    }
 
 
 def list_claims(
@@ -159,8 +189,11 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     return {"count": len(values), "median": rounded(0.5), "p90": rounded(0.9)}
 
 
-def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
-    """The periodic review (U14) of cases reported in ``[start, end)``; no data is ``None``."""
+def review(session: Session, *, start: datetime, end: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
+    """The periodic review (U14) of cases reported in ``[start, end)``; no data is ``None``.
+
+    ``cost_per_case`` groups the net cost by the month of the report in ``zone`` (the shop's).
+    """
     rows = session.execute(
         select(
             IncidentRow.id,
@@ -170,7 +203,10 @@ def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any
             IncidentRow.reported_at,
             IncidentRow.first_contact_at,
             IncidentRow.resolved_at,
-        ).where(
+            OrderRow.currency,
+        )
+        .outerjoin(OrderRow, OrderRow.id == IncidentRow.order_id)
+        .where(
             IncidentRow.reported_at >= start, IncidentRow.reported_at < end, IncidentRow.source != "volume"
         )
     ).all()
@@ -188,6 +224,8 @@ def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any
             resolution.append(m)
     compensation: dict[str, Counter[str]] = defaultdict(Counter)
     claims: dict[str, dict[str, Any]] = {}
+    # per case and currency: [approved compensation, recovered]
+    money: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for start_at in range(0, len(ids), 900):
         chunk = ids[start_at : start_at + 900]
         for c in session.scalars(
@@ -196,6 +234,7 @@ def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any
             )
         ):
             compensation[c.currency][c.kind] += c.amount_cents
+            money[c.incident_id][c.currency][0] += c.amount_cents
         for k in session.scalars(select(CarrierClaimRow).where(CarrierClaimRow.incident_id.in_(chunk))):
             bucket = claims.setdefault(
                 k.carrier_code,
@@ -204,6 +243,7 @@ def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any
             bucket["claims"] += 1
             bucket["claimed_cents"] += k.amount_claimed_cents
             bucket["recovered_cents"] += k.amount_recovered_cents
+            money[k.incident_id][k.currency][1] += k.amount_recovered_cents
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -216,7 +256,17 @@ def review(session: Session, *, start: datetime, end: datetime) -> dict[str, Any
             cur: dict(sorted(kinds.items())) for cur, kinds in sorted(compensation.items())
         },
         "claims_by_carrier": dict(sorted(claims.items())),
+        "cost_per_case": cost_per_case(_case_costs(rows, money, zone)),
     }
+
+
+def _case_costs(rows: Any, money: dict[int, dict[str, list[int]]], zone: tzinfo) -> Iterator[CaseCost]:
+    """Each case once per currency it has money in; a case without any, at 0 in its order's."""
+    for r in rows:
+        month = r.reported_at.astimezone(zone).strftime("%Y-%m")
+        amounts = money.get(r.id) or {r.currency or DEFAULT_CURRENCY: [0, 0]}
+        for currency, (granted, recovered) in amounts.items():
+            yield CaseCost(month, r.carrier_code or "—", r.cause, currency, granted, recovered)
 
 
 def order_links(session: Session, order_ref: str) -> tuple[str | None, list[str]]:
@@ -267,4 +317,7 @@ def claim_item(claim: CarrierClaimRow, incident_ref: str) -> dict[str, Any]:
         "file_by": claim.file_by.isoformat(),
         "filed_at": claim.filed_at.isoformat() if claim.filed_at else None,
         "answer_due_at": claim.answer_due_at.isoformat() if claim.answer_due_at else None,
+        # when a passed deadline was escalated (job incidents.claim_deadlines), else None
+        "file_escalated_at": claim.file_escalated_at.isoformat() if claim.file_escalated_at else None,
+        "answer_escalated_at": claim.answer_escalated_at.isoformat() if claim.answer_escalated_at else None,
     }

@@ -131,6 +131,10 @@ class CarrierRow(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     tracking_url_template: Mapped[str | None] = mapped_column(String(500))
+    # Claim deadlines (U7, domain/claims.py ClaimWindows): days to file after the report, days
+    # the carrier has to answer after filing.
+    claim_file_days: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+    claim_answer_days: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
 
 
 class ZipLocationRow(Base):
@@ -625,6 +629,9 @@ class CarrierClaimRow(Base):
     answer_due_at: Mapped[datetime | None] = mapped_column(Ts)
     answered_at: Mapped[datetime | None] = mapped_column(Ts)
     closed_at: Mapped[datetime | None] = mapped_column(Ts)
+    # When each passed deadline was escalated (once each; the job claim_deadlines).
+    file_escalated_at: Mapped[datetime | None] = mapped_column(Ts)
+    answer_escalated_at: Mapped[datetime | None] = mapped_column(Ts)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Ts)

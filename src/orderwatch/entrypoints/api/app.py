@@ -11,6 +11,7 @@ from orderwatch.bootstrap import App, build_app
 from orderwatch.entrypoints.api.errors import install_error_handlers
 from orderwatch.entrypoints.api.routers import (
     events,
+    incident_ledger,
     incidents,
     orders,
     rejects,
@@ -32,6 +33,16 @@ from orderwatch.entrypoints.web.routes import tracking as web_tracking
 from orderwatch.entrypoints.web.security import SESSION_COOKIE, SESSION_MAX_AGE
 
 API_PREFIX = "/api/v1"
+# Tag descriptions on the OpenAPI page (tags without an entry show their name only).
+OPENAPI_TAGS = [
+    {"name": "incidents", "description": "Undelivered, lost and damaged orders as cases (U3–U9, U11, U14)."},
+    {
+        "name": "incident compensation and claims",
+        "description": "The compensation ledger and carrier claims of a case (U6, U7, D5). Scopes "
+        "incidents:compensate, incidents:approve, incidents:claims; without incidents:approve "
+        "an API key's compensation always waits for approval.",
+    },
+]
 
 
 def create_app(application: App | None = None) -> FastAPI:
@@ -41,6 +52,7 @@ def create_app(application: App | None = None) -> FastAPI:
         title="OrderWatch",
         version=__version__,
         description="Orders, shipments and tracking events from shops and carriers (D1).",
+        openapi_tags=OPENAPI_TAGS,
         # Bodies are read into memory (signatures cover the raw bytes): bound them at the door.
         max_body_size=application.settings.max_body_bytes,
     )
@@ -67,6 +79,9 @@ def create_app(application: App | None = None) -> FastAPI:
     api.include_router(events.router, prefix=f"{API_PREFIX}/events", tags=["tracking events"])
     api.include_router(rejects.router, prefix=f"{API_PREFIX}/rejects", tags=["rejected items"])
     api.include_router(incidents.router, prefix=f"{API_PREFIX}/incidents", tags=["incidents"])
+    api.include_router(
+        incident_ledger.router, prefix=f"{API_PREFIX}/incidents", tags=["incident compensation and claims"]
+    )
     api.include_router(risk_flags.router, prefix=f"{API_PREFIX}/risk-flags", tags=["risk flags"])
     api.include_router(webhooks.router, prefix=f"{API_PREFIX}/webhooks", tags=["carrier webhooks"])
     api.include_router(web_auth.router, include_in_schema=False)

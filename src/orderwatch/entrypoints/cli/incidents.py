@@ -1,4 +1,4 @@
-"""``orderwatch incidents``: statistics, the board, reports, claims, the review, jobs, teams (U2–U9, U14)."""
+"""``orderwatch incidents``: open, statistics, board, reports, claims, review, jobs, teams (U2–U9, U14)."""
 
 from __future__ import annotations
 
@@ -111,32 +111,58 @@ def list_command(
     console.print(table)
 
 
-@app.command("report")
-def report(
-    ref: str = typer.Argument(
-        ..., help="The case (INC-…) to write the report of; with --by: the order to report"
-    ),
-    actor: str | None = typer.Option(
-        None, "--by", help="Open a case for order REF as this user (the older form of this command)"
-    ),
+@app.command("open")
+def open_command(
+    order_ref: str = typer.Argument(..., help="The order (its ref) that was not delivered"),
+    actor: str = typer.Option(..., "--by", help="Who reports it (a username)"),
     cause: Cause = typer.Option(Cause.unknown, "--cause"),  # noqa: B008
     severity: IncidentSeverity = typer.Option(IncidentSeverity.medium, "--severity"),  # noqa: B008
+    note: str = typer.Option("", "--note", help="What the reporter knows (the case's summary)"),
+    database_url: str | None = DATABASE,
+) -> None:
+    """Report order ORDER_REF undelivered: open its case, or print the one already open (U3)."""
+    application = make_app(database_url)
+    try:
+        ref = report_undelivered(
+            application.uow(),
+            application.clock,
+            config=incident_config(application.settings),
+            order_ref=order_ref,
+            actor=actor,
+            cause=cause,
+            severity=severity,
+            summary=note,
+        )
+    except OrderWatchError as error:
+        fail(str(error))
+    console.print(ref)
+
+
+@app.command("report")
+def report(
+    ref: str = typer.Argument(..., help="The case (INC-…) to write the post-incident report of"),
+    actor: str | None = typer.Option(
+        None, "--by", hidden=True, help="Not an option of this command: use `incidents open`"
+    ),
     output_format: str = typer.Option("pdf", "--format", help="pdf or html"),
     lang: str = typer.Option("zh-CN", "--lang", help="zh-CN or en"),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default REF-report.EXT)"),  # noqa: B008
     database_url: str | None = DATABASE,
 ) -> None:
-    """Write the post-incident report of case REF (U8, U9); with --by, open a case for order REF."""
-    application = make_app(database_url)
+    """Write the post-incident report of case REF (U8, U9) as PDF or HTML."""
     if actor is not None:
-        _open_case(application, ref, actor=actor, cause=cause, severity=severity)
-        return
+        # The older form `incidents report ORDER --by USER` opened a case; say where it went.
+        fail(
+            f"--by: `incidents report` only writes a case's report; to open a case for order {ref!r} "
+            f"run `orderwatch incidents open {ref} --by {actor}`"
+        )
     if output_format not in FORMATS:
         fail(f"--format: {output_format!r} is not one of {', '.join(FORMATS)}")
     try:
         language = report_language(lang)
     except ValidationFailed as error:
         fail(f"--{error}")
+    application = make_app(database_url)
     with application.read_session() as session:
         found = post_incident_report(session, ref)
     if found is None:
@@ -148,24 +174,6 @@ def report(
     else:
         target.write_text(render_report_html(found, language=language, zone=zone), encoding="utf-8")
     console.print(f"{target} ({target.stat().st_size} bytes)")
-
-
-def _open_case(
-    application: Any, order_ref: str, *, actor: str, cause: Cause, severity: IncidentSeverity
-) -> None:
-    try:
-        ref = report_undelivered(
-            application.uow(),
-            application.clock,
-            config=incident_config(application.settings),
-            order_ref=order_ref,
-            actor=actor,
-            cause=cause,
-            severity=severity,
-        )
-    except OrderWatchError as error:
-        fail(str(error))
-    console.print(ref)
 
 
 @app.command("claims")
@@ -209,13 +217,16 @@ def claims(
 def review_command(
     start: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (shop time zone)"),
     end: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (included)"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
     database_url: str | None = DATABASE,
 ) -> None:
-    """The periodic review as JSON: frequency, handling times, SLA met %, compensation and claims (U14)."""
+    """The periodic review: frequency, handling times, SLA met %, compensation, claims, cost per case."""
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         fail(f"--from/--to: {start!r}, {end!r} are not days (YYYY-MM-DD)")
+    if last < first:
+        fail(f"--to: {end} is before --from {start}")
     application = make_app(database_url)
     zone = ZoneInfo(application.settings.shop_timezone)
     with application.read_session() as session:
@@ -223,8 +234,29 @@ def review_command(
             session,
             start=datetime.combine(first, time(), tzinfo=zone),
             end=datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+            zone=zone,
         )
-    print_json(figures)
+    if as_json:
+        print_json(figures)
+        return
+    console.print(f"incidents reported {first} – {last}: {figures['incidents']}")
+    console.print(f"by cause: {figures['by_cause']}")
+    for metric, sla in figures["sla"].items():
+        rate = "no data" if sla["met_rate"] is None else f"{sla['met_rate']:.1%}"
+        console.print(f"SLA {metric}: met {rate}")
+    for currency, cost in figures["cost_per_case"].items():
+        table = Table("group", "cases", "net", "per case", title=f"Net cost ({currency}, cents)")
+        for grouping in ("month", "carrier", "cause"):
+            for key, sums in cost[f"by_{grouping}"].items():
+                table.add_row(
+                    f"{grouping} {key}",
+                    str(sums["cases"]),
+                    str(sums["net_cents"]),
+                    str(sums["mean_net_cents"]),
+                )
+        total = cost["total"]
+        table.add_row("all", str(total["cases"]), str(total["net_cents"]), str(total["mean_net_cents"]))
+        console.print(table)
 
 
 @app.command("run-jobs")
@@ -232,7 +264,7 @@ def run_jobs(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
     database_url: str | None = DATABASE,
 ) -> None:
-    """Run auto-open, SLA timers and the volume trigger once, now."""
+    """Run the incident jobs once, now: delivered, auto-open, SLA timers, volume, claim deadlines."""
     application = make_app(database_url)
     results = {job.name: dict(job.run(application, application.clock)) for job in INCIDENT_JOBS}  # type: ignore[call-overload]
     if as_json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -20,7 +21,13 @@ from orderwatch.adapters.db.incident_queries import (
     incident_stats,
     list_incidents,
 )
-from orderwatch.adapters.db.remedy_queries import claim_item, ledger_of, list_claims, review
+from orderwatch.adapters.db.remedy_queries import (
+    claim_item,
+    compensation_item,
+    ledger_of,
+    list_claims,
+    review,
+)
 from orderwatch.adapters.db.tables import IncidentRow
 from orderwatch.bootstrap import App
 from orderwatch.domain.causes import Cause
@@ -189,16 +196,21 @@ def get_claims(
 @router.get("/review", summary="Periodic review of the cases reported in a period")
 def get_review(
     session: ReadSessionDep,
+    application: AppDep,
     _: IncidentsRead,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
 ) -> dict[str, Any]:
-    """Frequency by cause/carrier/region, handling times, SLA met %, compensation and claims (U14)."""
+    """Frequency by cause/carrier/region, handling times, SLA met %, compensation and claims (U14).
+
+    ``cost_per_case`` gives per currency the net cost (approved compensation − recovered) in
+    total and per case, by the month of the report (shop time zone), carrier and cause (U7).
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationFailed("from/to", "give a time zone (e.g. 2018-03-01T00:00-03:00)")
     if end <= start:
         raise ValidationFailed("to", "must be after from", end.isoformat())
-    return review(session, start=start, end=end)
+    return review(session, start=start, end=end, zone=ZoneInfo(application.settings.shop_timezone))
 
 
 @router.get("/{ref}", response_model=IncidentDetailOut, summary="One incident with its timeline")
@@ -220,19 +232,7 @@ def get_incident(ref: str, session: ReadSessionDep, _: IncidentsRead) -> Inciden
         lessons=row.lessons,
         follow_ups=row.follow_ups,
         waiting_on=row.waiting_on,
-        compensations=[
-            {
-                "id": c.id,
-                "kind": c.kind,
-                "amount_cents": c.amount_cents,
-                "currency": c.currency,
-                "status": c.status,
-                "requested_by": c.requested_by,
-                "decided_by": c.decided_by,
-                "linked_order": linked,
-            }
-            for c, linked in ledger.compensations
-        ],
+        compensations=[compensation_item(c, linked) for c, linked in ledger.compensations],
         claims=[claim_item(claim, row.ref) for claim in ledger.claims],
         cost={**asdict(ledger.cost), "net_cents": ledger.cost.net_cents},
         timeline=[

@@ -60,6 +60,7 @@ def review_page(
         session,
         start=datetime.combine(first, time(), tzinfo=zone),
         end=datetime.combine(last + timedelta(days=1), time(), tzinfo=zone),
+        zone=zone,
     )
     context = {"figures": figures, "first": first, "last": last, "error": error, "duration": views.duration}
     return render(request, "incidents/review.html", {**context, **CHOICES}, status_code=400 if error else 200)
