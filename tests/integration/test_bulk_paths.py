@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import bindparam, select, text, update
@@ -157,6 +158,28 @@ def test_bulk_path_refuses_naive_datetimes(app: App) -> None:
            "next_attempt_at": START.replace(tzinfo=None), "created_at": START}
     with app.session_factory() as session, pytest.raises(Exception, match="naive datetime"):
         run_many(session, table.insert(), [row])
+
+
+def test_one_instant_in_any_zone_is_stored_as_the_same_utc_text(app: App) -> None:
+    # The SQLite path formats each instant once and reuses the text: an equal instant given in
+    # another zone must still be stored as UTC, and a naive copy must still be refused.
+    table = table_of(OutboxRow)
+    at = datetime(2018, 3, 1, 9, 30, 15, 250, tzinfo=UTC)
+    local = at.astimezone(ZoneInfo("America/Sao_Paulo"))
+    rows = [
+        {"topic": "t", "idempotency_key": f"zone-{n}", "payload": {}, "status": "pending",
+         "attempts": 0, "next_attempt_at": moment, "created_at": moment}
+        for n, moment in enumerate([at, local, local + timedelta(microseconds=1)])
+    ]
+    with app.session_factory() as session:
+        run_many(session, table.insert(), rows)
+        stored = session.execute(
+            select(table.c.next_attempt_at).where(table.c.idempotency_key.like("zone-%")).order_by(table.c.id)
+        ).scalars().all()
+    assert stored == [at, at, at + timedelta(microseconds=1)]
+    naive = {**rows[0], "idempotency_key": "zone-naive", "next_attempt_at": at.replace(tzinfo=None)}
+    with app.session_factory() as session, pytest.raises(Exception, match="naive datetime"):
+        run_many(session, table.insert(), [naive])
 
 
 def test_a_cached_statement_uses_each_statements_own_literal_values(app: App) -> None:

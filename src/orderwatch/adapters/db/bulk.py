@@ -268,12 +268,27 @@ def _same(value: Any) -> Any:
     return value
 
 
+# Moments written again and again (a shipment's hand-off time on each of its updates, the
+# transaction's "now" on every row) are formatted once: ``isoformat`` with arguments costs about
+# 1 µs, a dict hit about 60 ns. Bounded by emptying it when full; equal instants in different
+# zones are equal keys and format to the same UTC text, so any of them may fill the entry.
+_TIME_TEXT: dict[datetime, str] = {}
+_TIME_TEXT_MAX = 65_536
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     """What SQLAlchemy's SQLite ``DATETIME`` stores for ``UtcDateTime``: naive UTC with microseconds."""
     if value is None:
         return None
+    text = _TIME_TEXT.get(value)
+    if text is not None:
+        return text
     if value.tzinfo is not UTC:
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    text = value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+    if len(_TIME_TEXT) >= _TIME_TEXT_MAX:
+        _TIME_TEXT.clear()
+    _TIME_TEXT[value] = text
+    return text
