@@ -20,6 +20,7 @@ from orderwatch.domain.detectors import (
     LaneGaps,
     PromiseFacts,
     ScanFacts,
+    _remove_from,
     detect_carrier_exceptions,
     detect_dispatch_missed,
     detect_promise_passed,
@@ -265,3 +266,17 @@ def test_plan_raises_new_updates_changed_clears_gone_and_leaves_the_rest() -> No
     assert plan.to_raise == [new]
     assert plan.to_update == [(12, changed)]
     assert [flag.id for flag in plan.to_clear] == [13]
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.integers(0, 20).map(float), max_size=120), data=st.data())
+def test_removing_a_batch_of_gaps_keeps_the_rest_sorted(values: list[float], data: st.DataObject) -> None:
+    # Both ways of removing what left the window: one by one for a few, one pass for many (>= 16).
+    shuffled = data.draw(st.permutations(values))
+    gone = shuffled[: data.draw(st.integers(0, len(values)))]  # a sub-multiset of the values
+    expected = sorted(values)
+    for value in gone:
+        expected.remove(value)
+    ordered = sorted(values)
+    _remove_from(ordered, gone)
+    assert ordered == expected

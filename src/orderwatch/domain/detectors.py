@@ -24,8 +24,8 @@ running counts, so that a re-run a day later does not rewrite an unchanged flag 
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections import defaultdict, deque
+from bisect import bisect_left
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -328,20 +328,30 @@ class LaneGapLearner:
 
     def add(self, samples: Iterable[GapSample]) -> None:
         """Take in gaps of parcels delivered since the last :meth:`learn` (negative gaps are dropped)."""
+        fresh: dict[Lane, list[float]] = defaultdict(list)
         for sample in sorted(samples, key=lambda s: s.delivered_at):
             if sample.seconds < 0:
                 continue  # a scan dated before its predecessor
             self._by_time.append(sample)
-            insort(self._by_lane[sample.lane], sample.seconds)
-            insort(self._everything, sample.seconds)
+            fresh[sample.lane].append(sample.seconds)
+        # One sort per touched list, not one insort per gap: an insort shifts half of a list of
+        # months of gaps, a day of a few thousand gaps cost seconds that way. Sorting a sorted
+        # list with a short tail appended is close to linear (runs are merged).
+        for lane, values in fresh.items():
+            _merge_into(self._by_lane[lane], values)
+        _merge_into(self._everything, [seconds for values in fresh.values() for seconds in values])
 
     def learn(self, now: datetime) -> LaneGaps:
         """The usual gaps as of ``now``, from the gaps delivered in the look-back window."""
         oldest = now - self.thresholds.lane_lookback
+        gone: dict[Lane, list[float]] = defaultdict(list)
         while self._by_time and self._by_time[0].delivered_at <= oldest:
-            gone = self._by_time.popleft()
-            _remove_sorted(self._by_lane[gone.lane], gone.seconds)
-            _remove_sorted(self._everything, gone.seconds)
+            sample = self._by_time.popleft()
+            gone[sample.lane].append(sample.seconds)
+        for lane, values in gone.items():
+            _remove_from(self._by_lane[lane], values)
+        if gone:
+            _remove_from(self._everything, [seconds for values in gone.values() for seconds in values])
         minimum = self.thresholds.stall_min_samples
         overall = (
             self._gap(self._everything, "all_lanes")
@@ -360,8 +370,26 @@ class LaneGapLearner:
         return LaneGap(max(timedelta(seconds=seconds), self.thresholds.stall_floor), len(ordered), basis)
 
 
-def _remove_sorted(values: list[float], value: float) -> None:
-    del values[bisect_left(values, value)]
+def _merge_into(ordered: list[float], new: list[float]) -> None:
+    """Add ``new`` to the sorted list ``ordered``, keeping it sorted."""
+    ordered.extend(new)
+    ordered.sort()
+
+
+def _remove_from(ordered: list[float], gone: list[float]) -> None:
+    """Remove one occurrence of each value of ``gone`` from the sorted list ``ordered``."""
+    if len(gone) < 16:
+        for value in gone:
+            del ordered[bisect_left(ordered, value)]
+        return
+    left = Counter(gone)
+    kept: list[float] = []
+    for value in ordered:
+        if left[value]:
+            left[value] -= 1
+        else:
+            kept.append(value)
+    ordered[:] = kept
 
 
 def _lane_text(lane: Lane) -> str:
