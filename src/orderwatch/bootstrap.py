@@ -50,6 +50,7 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         settings.resolved_database_url,
         sqlite_cache_mb=settings.sqlite_cache_mb,
         sqlite_mmap_mb=settings.sqlite_mmap_mb,
+        sqlite_synchronous=settings.sqlite_synchronous,
     )
     return App(
         settings=settings,

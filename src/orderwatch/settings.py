@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     )
     sqlite_mmap_mb: int = Field(
         1024, ge=0, description="SQLite memory-mapped I/O size in MB (0 turns memory mapping off)"
+    )
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        "NORMAL", description="SQLite synchronous mode; the demo builds its fresh database with OFF"
     )
     shop_timezone: str = Field(
         "America/Sao_Paulo", description="Time zone of naive timestamps in imports and of calendar days"

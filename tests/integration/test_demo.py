@@ -96,4 +96,7 @@ def test_demo_command_replays_and_reports_kpis(tmp_path: Path, monkeypatch: pyte
     assert data["replay"]["results"].get("rejected", 0) == 0
     assert data["kpis"]["overall"]["orders"] == data["generated"]["UpsertOrder"]
     assert (tmp_path / "demo.sqlite3").exists()
+    # Built without fsync, then folded into the file: nothing is left only in the log.
+    wal = tmp_path / "demo.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
     assert set(data["logins"]) == {"admin", "leadership", "cs_agent", "logistics_agent", "supply_chain"}

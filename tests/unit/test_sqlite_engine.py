@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from orderwatch.adapters.db.engine import make_engine
 from orderwatch.bootstrap import build_app
+from orderwatch.entrypoints.cli.demo import build_settings
 from orderwatch.settings import Settings
 
 
-def _pragmas(engine_url: str, **kwargs: int) -> dict[str, int | str]:
+def _pragmas(engine_url: str, **kwargs: Any) -> dict[str, int | str]:
     engine = make_engine(engine_url, **kwargs)
     try:
         with engine.connect() as connection:
@@ -48,3 +52,18 @@ def test_the_app_takes_them_from_the_settings(tmp_path: Path) -> None:
     finally:
         app.engine.dispose()
     assert (cache, mmap) == (-8 * 1024, 4 * 1024 * 1024)
+
+
+def test_synchronous_mode_is_chosen_and_checked(tmp_path: Path) -> None:
+    assert _pragmas(f"sqlite:///{tmp_path / 'c.sqlite3'}", sqlite_synchronous="OFF")["synchronous"] == 0
+    assert _pragmas(f"sqlite:///{tmp_path / 'd.sqlite3'}", sqlite_synchronous="FULL")["synchronous"] == 2
+    with pytest.raises(ValueError, match="sqlite_synchronous: 'SOMETIMES'"):
+        make_engine(f"sqlite:///{tmp_path / 'e.sqlite3'}", sqlite_synchronous="SOMETIMES")
+
+
+def test_the_demo_builds_without_fsync_and_serves_with_the_setting(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sqlite_synchronous="FULL")
+    assert build_settings(settings).sqlite_synchronous == "OFF"
+    assert settings.sqlite_synchronous == "FULL"  # the server's app is built from these
+    with pytest.raises(ValidationError, match="sqlite_synchronous"):
+        Settings(data_dir=tmp_path, sqlite_synchronous="SOMETIMES")  # type: ignore[arg-type]

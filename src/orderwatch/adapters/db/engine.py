@@ -30,6 +30,9 @@ def normalize_url(url: str) -> str:
 
 SQLITE_CACHE_MB = 64
 SQLITE_MMAP_MB = 1024
+# NORMAL: in WAL mode a commit is safe against a crash of the process, and the file syncs at
+# checkpoints. OFF never syncs: only for databases that are rebuilt from scratch (the demo's build).
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
 
 
 def make_engine(
@@ -39,12 +42,17 @@ def make_engine(
     pool_size: int = 10,
     sqlite_cache_mb: int = SQLITE_CACHE_MB,
     sqlite_mmap_mb: int = SQLITE_MMAP_MB,
+    sqlite_synchronous: str = "NORMAL",
 ) -> Engine:
     """Create the engine for ``url`` with the per-backend settings OrderWatch relies on."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, echo=echo, cache_mb=sqlite_cache_mb, mmap_mb=sqlite_mmap_mb)
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous: {sqlite_synchronous!r} is not one of {SQLITE_SYNCHRONOUS}")
+        return _sqlite_engine(
+            url, echo=echo, cache_mb=sqlite_cache_mb, mmap_mb=sqlite_mmap_mb, synchronous=sqlite_synchronous
+        )
     # Sessions in UTC: psycopg then returns datetime.UTC itself as the zone of every timestamp,
     # which ``UtcDateTime`` passes through untouched instead of converting each value.
     return create_engine(
@@ -57,7 +65,7 @@ def make_engine(
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool, cache_mb: int, mmap_mb: int) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, cache_mb: int, mmap_mb: int, synchronous: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +77,7 @@ def _sqlite_engine(url: str, *, echo: bool, cache_mb: int, mmap_mb: int) -> Engi
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         # A negative cache_size is in KiB; pages are allocated as used, not up front.
