@@ -1,6 +1,7 @@
 """Customer-communication benchmark (issue 6): e-mails/s, and the outbox's due-age under load.
 
-    fresh database ─▶ a local SMTP server (aiosmtpd, this process) ─▶ ONE `orderwatch worker` process
+    fresh database ─▶ ONE `orderwatch worker` process ─▶ a local SMTP server: aiosmtpd in its own
+                      processes, several on one port (``smtp_sink.py``; not this process's GIL)
         ├─ (0) the server's own ceiling: bare smtplib clients in 4 processes, no database
         ├─ (a) throughput: N pending e-mails stored at once; seconds until the server has them all
         └─ (b) latency: outbox events (order approved → confirmation e-mail) written at R/s for
@@ -26,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_ingest import fresh_database
+from benchmarks.smtp_sink import SinkProcesses, ceiling
 from sqlalchemy import func, select
 
 from orderwatch.adapters.db.tables import Base, NotificationMessageRow, OutboxRow
-from orderwatch.adapters.mail.local_mailbox import LocalMailbox
 from orderwatch.bootstrap import App, build_app
 from orderwatch.domain.commands import CustomerData, UpsertOrder
 from orderwatch.services.ingest import ingest_orders
@@ -91,8 +92,11 @@ def _count(app: App, status: str) -> int:
         )
 
 
-def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="ow-bench-mail-") as folder, LocalMailbox() as mailbox:
+def throughput(url: str, *, emails: int, threads: int, sink_processes: int) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="ow-bench-mail-") as folder,
+        SinkProcesses(sink_processes) as mailbox,
+    ):
         app = _app(url, Path(folder))
         now = datetime.now(UTC)
         messages = [
@@ -117,7 +121,7 @@ def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
         first: float | None = None  # when the first e-mail arrived: the worker is up
         worker = _worker(url, Path(folder), mailbox.port, threads)
         try:
-            while (received := len(mailbox.handler.snapshot()[1])) < emails:
+            while (received := mailbox.received()) < emails:
                 if first is None and received:
                     first = time.perf_counter()
                 if time.perf_counter() - started > 600:
@@ -129,7 +133,6 @@ def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
                 time.sleep(0.02)
         finally:
             _stop(worker)
-        deliveries, box = mailbox.handler.snapshot()
         app.engine.dispose()
     return {
         "emails": emails,
@@ -140,57 +143,8 @@ def throughput(url: str, *, emails: int, threads: int) -> dict[str, Any]:
         # The same run from the first e-mail on: the process start (imports) left out.
         "worker_start_seconds": round(elapsed - sending, 3),
         "emails_per_second_once_started": round(emails / sending, 1) if sending > 0 else None,
-        "duplicates": len(deliveries) - len(box),
-    }
-
-
-def _blast(port: int, count: int, tag: int) -> None:
-    import smtplib
-
-    from orderwatch.adapters.mail.smtp import mime_bytes
-    from orderwatch.services.ports import OutgoingMessage
-
-    client = smtplib.SMTP("127.0.0.1", port)
-    for index in range(count):
-        message = OutgoingMessage(
-            index,
-            f"ceiling:{tag}:{index}",
-            "shipped",
-            "email",
-            "c@example.com",
-            "Seu pedido",
-            "Seu pedido saiu do nosso depósito. " * 4,
-            "<p>Seu pedido</p>",
-            1,
-        )
-        client.sendmail(
-            "bench@orderwatch.local", ["c@example.com"], mime_bytes(message, sender="b@o.l", domain="o.l")
-        )
-    client.quit()
-
-
-def server_ceiling(*, clients: int = 4, per_client: int = 400) -> dict[str, Any]:
-    """What the local SMTP server accepts from bare smtplib clients in other processes, no database.
-
-    The most any sender could reach against this server on this machine at this moment.
-    """
-    import multiprocessing
-
-    with LocalMailbox() as mailbox:
-        started = time.perf_counter()
-        processes = [
-            multiprocessing.Process(target=_blast, args=(mailbox.port, per_client, tag))
-            for tag in range(clients)
-        ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join()
-        elapsed = time.perf_counter() - started
-    return {
-        "client_processes": clients,
-        "emails": clients * per_client,
-        "emails_per_second": round(clients * per_client / elapsed, 1),
+        "duplicates": mailbox.duplicates(),
+        "received": len(mailbox.message_ids),
     }
 
 
@@ -232,9 +186,12 @@ def _wait_until_planning(app: App, order: tuple[str, int]) -> None:
         time.sleep(0.05)
 
 
-def latency(url: str, *, rate: int, seconds: int, threads: int) -> dict[str, Any]:
+def latency(url: str, *, rate: int, seconds: int, threads: int, sink_processes: int) -> dict[str, Any]:
     total = rate * seconds
-    with tempfile.TemporaryDirectory(prefix="ow-bench-lat-") as folder, LocalMailbox() as mailbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="ow-bench-lat-") as folder,
+        SinkProcesses(sink_processes) as mailbox,
+    ):
         app = _app(url, Path(folder))
         order_ids = _orders(app, total + 1)
         warm_up = order_ids.popitem()
@@ -305,18 +262,24 @@ def latency(url: str, *, rate: int, seconds: int, threads: int) -> dict[str, Any
 
 
 def run(
-    url: str, *, emails: int = 5_000, rate: int = 200, seconds: int = 20, threads: int = 8
+    url: str,
+    *,
+    emails: int = 5_000,
+    rate: int = 200,
+    seconds: int = 20,
+    threads: int = 8,
+    sink_processes: int = 2,
 ) -> dict[str, Any]:
-    ceiling = server_ceiling()
+    server_ceiling = ceiling(server_processes=sink_processes)
     with fresh_database(url, "mail") as database:
-        sending = throughput(database, emails=emails, threads=threads)
+        sending = throughput(database, emails=emails, threads=threads, sink_processes=sink_processes)
     with fresh_database(url, "lat") as database:
-        load = latency(database, rate=rate, seconds=seconds, threads=threads)
+        load = latency(database, rate=rate, seconds=seconds, threads=threads, sink_processes=sink_processes)
     return {
         "benchmark": "notifications",
         "backend": url.split(":", 1)[0],
         "cpu_count": os.cpu_count(),
-        "smtp_server_ceiling": ceiling,
+        "smtp_server_ceiling": server_ceiling,
         "throughput": sending,
         "due_age_under_load": load,
         "targets": {"emails_per_second": 500, "max_due_age_s": 5},
