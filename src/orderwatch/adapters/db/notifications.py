@@ -158,7 +158,7 @@ class SqlNotificationStore:
             .order_by(messages.next_attempt_at, messages.id)
             .limit(limit),
         )
-        rows = (
+        returned = (
             self.session.connection()
             .execute(
                 _MESSAGES.update()
@@ -179,9 +179,9 @@ class SqlNotificationStore:
             )
             .all()
         )
-        if not rows:
+        if not returned:
             return []
-        rows.sort(key=lambda r: r.id)  # RETURNING has no order; oldest first
+        rows = sorted(returned, key=lambda r: r.id)  # RETURNING has no order; oldest first
         secrets = self._secrets({r.endpoint_id for r in rows if r.endpoint_id is not None})
         return [
             OutgoingMessage(
