@@ -100,6 +100,8 @@ _REMEDY_EVENTS = {
     "remedy.declined": NotificationEvent.remedy_declined,
 }
 # Bulk messages staff send to every customer of a major incident (services/major_incidents.py).
+# ``reship_offer`` now makes real offers (their own ``remedy.offered`` rows); its entry here
+# plans the rows queued before that change.
 _BULK_TEMPLATES = {
     "delay_apology": (NotificationEvent.delay_confirmed, None),
     "delay_update": (NotificationEvent.incident_updated, None),

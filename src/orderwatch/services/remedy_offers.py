@@ -15,6 +15,7 @@ What was offered and decided is recorded here; what is paid belongs to the compe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -117,6 +118,46 @@ def offer_by_policy(
     return _store(
         uow, order, terms, actor=POLICY_ACTOR, rule=proposal.rule, cause_key=cause_key, config=config, now=now
     )
+
+
+def offer_reshipments(
+    uow: RemedyOfferUnitOfWork,
+    orders: Sequence[tuple[str, str]],
+    *,
+    actor: str,
+    role: Role,
+    config: IncidentConfig,
+    now: datetime,
+    validity: timedelta = DEFAULT_VALIDITY,
+) -> tuple[int, int]:
+    """A free-reshipment offer on each ``(cause_key, order_ref)``, inside the caller's transaction.
+
+    A major incident's bulk action: each offer is a real offer row with its own customer
+    message, decided on the tracking page like any other. Its value is the order's value
+    (what re-sending the goods costs the shop), within ``role``'s approval limit or nothing
+    is offered (``PermissionDenied``). ``cause_key`` makes a repeat offer nothing; an order
+    without a value (nothing known to re-send) is skipped. Returns (offers made, skipped).
+    """
+    made = skipped = 0
+    for cause_key, order_ref in orders:
+        order = uow.remedy_offers.find_order(order_ref=order_ref)
+        if order is None or order.value_cents <= 0:
+            skipped += 1
+            continue
+        terms = offer_terms(
+            Offer.free_reshipment.value,
+            order.value_cents,
+            currency=order.currency,
+            order_value_cents=order.value_cents,
+            now=now,
+            validity=validity,
+        )
+        check_approval(role, terms)
+        offer_id = _store(
+            uow, order, terms, actor=actor, rule=None, cause_key=cause_key, config=config, now=now
+        )
+        made += offer_id is not None
+    return made, skipped
 
 
 def _store(
