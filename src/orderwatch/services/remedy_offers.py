@@ -282,7 +282,17 @@ def expire_offers(uow: RemedyOfferUnitOfWork, clock: Clock, *, limit: int = 500)
                 OutboxMessage(
                     EXPIRED_TOPIC,
                     f"{EXPIRED_TOPIC}:{offer.id}",
-                    {"offer_id": offer.id, "order_id": offer.order_id, "order_ref": offer.order_ref},
+                    # What lapsed, so the customer's message can name it (D5).
+                    {
+                        "offer_id": offer.id,
+                        "order_id": offer.order_id,
+                        "order_ref": offer.order_ref,
+                        "remedy": offer.kind,
+                        "amount_cents": offer.amount_cents,
+                        "currency": offer.currency,
+                        "expires_at": offer.expires_at.isoformat(),
+                        "status": "expired",
+                    },
                 )
                 for offer in expired
             ],

@@ -80,6 +80,13 @@ WORDING: Mapping[str, tuple[str, str]] = {
             "You can accept or decline it on the page below."
         ),
     ),
+    "remedy_expired": (
+        N_("Your offer for order %(order_ref)s has expired"),
+        N_(
+            "The offer we made you for order %(order_ref)s has expired without an answer: %(remedy)s. "
+            "If you still need help with this order, contact our customer service and we will sort it out."
+        ),
+    ),
     "feedback_request": (
         N_("How did we do with order %(order_ref)s?"),
         N_("Please tell us how satisfied you are with order %(order_ref)s: it takes ten seconds."),
