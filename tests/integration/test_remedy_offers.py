@@ -69,6 +69,20 @@ def _decide(app: App, order_id: int, offer_id: int, decision: Decision) -> Offer
     )
 
 
+def _plan_twice(app: App, outbox: OutboxRow) -> None:
+    for _ in range(2):
+        with app.uow() as uow:
+            plan_for_events(
+                uow,
+                [(outbox.topic, outbox.payload, outbox.idempotency_key)],
+                renderer=TemplateRenderer(),
+                policy=NotificationPolicy(),
+                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+                now=app.clock.now(),
+            )
+            uow.commit()
+
+
 def test_offer_is_stored_with_its_outbox_row_and_on_the_open_cases_timeline(app: App) -> None:
     order_ref, _ = _order(app)
     incident = report_undelivered(app.uow(), app.clock, config=CONFIG, order_ref=order_ref, actor="cs")
@@ -184,17 +198,7 @@ def test_offer_message_is_planned_in_the_customers_language_with_its_value(app: 
     _offer(app, order_ref, kind="partial_refund", amount_cents=1_250)
     (outbox,) = _rows(app, OutboxRow, OutboxRow.topic == "remedy.offered")
 
-    for _ in range(2):  # a replayed outbox row plans nothing new
-        with app.uow() as uow:
-            plan_for_events(
-                uow,
-                [(outbox.topic, outbox.payload, outbox.idempotency_key)],
-                renderer=TemplateRenderer(),
-                policy=NotificationPolicy(),
-                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
-                now=app.clock.now(),
-            )
-            uow.commit()
+    _plan_twice(app, outbox)  # a replayed outbox row plans nothing new
 
     emails = _rows(app, NotificationMessageRow, NotificationMessageRow.channel == "email")
     assert [(m.event, m.language) for m in emails] == [("remedy_offered", "pt_BR")]
@@ -229,17 +233,7 @@ def test_an_expired_offer_tells_the_customer_once_by_email(
     expire_offers(app.uow(), clock)
     (outbox,) = _rows(app, OutboxRow, OutboxRow.topic == "remedy.expired")
 
-    for _ in range(2):  # a replayed outbox row plans nothing new
-        with app.uow() as uow:
-            plan_for_events(
-                uow,
-                [(outbox.topic, outbox.payload, outbox.idempotency_key)],
-                renderer=TemplateRenderer(),
-                policy=NotificationPolicy(),
-                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
-                now=clock.now(),
-            )
-            uow.commit()
+    _plan_twice(app, outbox)  # a replayed outbox row plans nothing new
 
     expired = _rows(app, NotificationMessageRow, NotificationMessageRow.event == "remedy_expired")
     assert [(m.channel, m.language) for m in expired] == [("email", language)]  # e-mail only

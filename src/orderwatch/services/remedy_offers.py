@@ -256,9 +256,8 @@ def decide_offer(
     return decision.status
 
 
-def _decision_payload(
-    offer: OfferRecord, status: OfferStatus, *, channel: str, now: datetime
-) -> dict[str, Any]:
+def _offer_payload(offer: OfferRecord, status: OfferStatus) -> dict[str, Any]:
+    """An offer's outbox facts: what was offered and its status (messages name the remedy)."""
     return {
         "offer_id": offer.id,
         "order_id": offer.order_id,
@@ -267,9 +266,13 @@ def _decision_payload(
         "amount_cents": offer.amount_cents,
         "currency": offer.currency,
         "status": status.value,
-        "channel": channel,
-        "decided_at": now.isoformat(),
     }
+
+
+def _decision_payload(
+    offer: OfferRecord, status: OfferStatus, *, channel: str, now: datetime
+) -> dict[str, Any]:
+    return _offer_payload(offer, status) | {"channel": channel, "decided_at": now.isoformat()}
 
 
 def expire_offers(uow: RemedyOfferUnitOfWork, clock: Clock, *, limit: int = 500) -> int:
@@ -283,16 +286,7 @@ def expire_offers(uow: RemedyOfferUnitOfWork, clock: Clock, *, limit: int = 500)
                     EXPIRED_TOPIC,
                     f"{EXPIRED_TOPIC}:{offer.id}",
                     # What lapsed, so the customer's message can name it (D5).
-                    {
-                        "offer_id": offer.id,
-                        "order_id": offer.order_id,
-                        "order_ref": offer.order_ref,
-                        "remedy": offer.kind,
-                        "amount_cents": offer.amount_cents,
-                        "currency": offer.currency,
-                        "expires_at": offer.expires_at.isoformat(),
-                        "status": "expired",
-                    },
+                    _offer_payload(offer, OfferStatus.expired) | {"expires_at": offer.expires_at.isoformat()},
                 )
                 for offer in expired
             ],
