@@ -45,13 +45,13 @@ def _app(url: str, data_dir: Path) -> App:
     return app
 
 
-def _worker(url: str, data_dir: Path, smtp_port: int, threads: int) -> subprocess.Popen[bytes]:
+def _worker(url: str, data_dir: Path, smtp_port: int, threads: int, poll: float) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ORDERWATCH_DATABASE_URL": url,
         "ORDERWATCH_DATA_DIR": str(data_dir),
         "ORDERWATCH_SMTP_PORT": str(smtp_port),
-        "ORDERWATCH_WORKER_POLL_SECONDS": "0.05",
+        "ORDERWATCH_WORKER_POLL_SECONDS": str(poll),
         "ORDERWATCH_QUIET_HOURS": "00:00-00:00",
         "ORDERWATCH_NOTIFICATION_RATE_LIMIT_PER_DAY": "1000000",
     }
@@ -125,7 +125,9 @@ def _wait(condition: Any, *, timeout: float, what: str) -> None:
         time.sleep(0.01)
 
 
-def throughput(url: str, *, emails: int, threads: int, sink_processes: int) -> dict[str, Any]:
+def throughput(
+    url: str, *, emails: int, threads: int, sink_processes: int, poll: float = 0.05
+) -> dict[str, Any]:
     """N e-mails committed at once to a running, idle worker: seconds until the server has them all.
 
     The worker is a long-running service: its process start (imports) is measured apart, with
@@ -138,7 +140,7 @@ def throughput(url: str, *, emails: int, threads: int, sink_processes: int) -> d
         app = _app(url, Path(folder))
         messages = _emails(emails, prefix="bench", now=datetime.now(UTC))
         launched = time.perf_counter()
-        worker = _worker(url, Path(folder), mailbox.port, threads)
+        worker = _worker(url, Path(folder), mailbox.port, threads, poll)
         try:
             _store(app, _emails(1, prefix="warm-up", now=datetime.now(UTC)))
             _wait(lambda: mailbox.received() >= 1, timeout=120, what="the worker's first e-mail")
@@ -200,7 +202,9 @@ def _wait_until_planning(app: App, order: tuple[str, int]) -> None:
     _wait(lambda: _count(app, "sent") >= 1, timeout=120, what="the worker's first e-mail")
 
 
-def latency(url: str, *, rate: int, seconds: int, threads: int, sink_processes: int) -> dict[str, Any]:
+def latency(
+    url: str, *, rate: int, seconds: int, threads: int, sink_processes: int, poll: float = 0.05
+) -> dict[str, Any]:
     total = rate * seconds
     with (
         tempfile.TemporaryDirectory(prefix="ow-bench-lat-") as folder,
@@ -209,7 +213,7 @@ def latency(url: str, *, rate: int, seconds: int, threads: int, sink_processes: 
         app = _app(url, Path(folder))
         order_ids = _orders(app, total + 1)
         warm_up = order_ids.popitem()
-        worker = _worker(url, Path(folder), mailbox.port, threads)
+        worker = _worker(url, Path(folder), mailbox.port, threads, poll)
         try:
             _wait_until_planning(app, warm_up)  # the clock starts once the worker plans
             tick, per_tick = 0.1, max(rate // 10, 1)
@@ -283,12 +287,22 @@ def run(
     seconds: int = 20,
     threads: int = 8,
     sink_processes: int = 2,
+    poll_seconds: float = 0.05,
 ) -> dict[str, Any]:
     server_ceiling = ceiling(server_processes=sink_processes)
     with fresh_database(url, "mail") as database:
-        sending = throughput(database, emails=emails, threads=threads, sink_processes=sink_processes)
+        sending = throughput(
+            database, emails=emails, threads=threads, sink_processes=sink_processes, poll=poll_seconds
+        )
     with fresh_database(url, "lat") as database:
-        load = latency(database, rate=rate, seconds=seconds, threads=threads, sink_processes=sink_processes)
+        load = latency(
+            database,
+            rate=rate,
+            seconds=seconds,
+            threads=threads,
+            sink_processes=sink_processes,
+            poll=poll_seconds,
+        )
     return {
         "benchmark": "notifications",
         "backend": url.split(":", 1)[0],
@@ -296,6 +310,7 @@ def run(
         "smtp_server_ceiling": server_ceiling,
         "throughput": sending,
         "due_age_under_load": load,
+        "worker_poll_seconds": poll_seconds,  # the idle pause (ORDERWATCH_WORKER_POLL_SECONDS)
         "targets": {"emails_per_second": 500, "max_due_age_s": 5},
     }
 

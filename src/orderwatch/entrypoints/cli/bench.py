@@ -68,6 +68,9 @@ def notifications_command(
     sink_processes: Annotated[
         int, typer.Option("--sink-processes", help="aiosmtpd server processes on the one SMTP port")
     ] = 2,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", help="The worker's idle pause (the default setting is 0.5)")
+    ] = 0.05,
 ) -> None:
     """E-mails/s to a local SMTP server with one worker, and the outbox's due-age under load (issue 6)."""
     result = _load("bench_notifications").run(
@@ -77,6 +80,7 @@ def notifications_command(
         seconds=seconds,
         threads=threads,
         sink_processes=sink_processes,
+        poll_seconds=poll_seconds,
     )
     if as_json:
         print_json(result)
