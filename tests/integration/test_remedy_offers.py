@@ -69,6 +69,20 @@ def _decide(app: App, order_id: int, offer_id: int, decision: Decision) -> Offer
     )
 
 
+def _plan_twice(app: App, outbox: OutboxRow) -> None:
+    for _ in range(2):
+        with app.uow() as uow:
+            plan_for_events(
+                uow,
+                [(outbox.topic, outbox.payload, outbox.idempotency_key)],
+                renderer=TemplateRenderer(),
+                policy=NotificationPolicy(),
+                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
+                now=app.clock.now(),
+            )
+            uow.commit()
+
+
 def test_offer_is_stored_with_its_outbox_row_and_on_the_open_cases_timeline(app: App) -> None:
     order_ref, _ = _order(app)
     incident = report_undelivered(app.uow(), app.clock, config=CONFIG, order_ref=order_ref, actor="cs")
@@ -184,19 +198,45 @@ def test_offer_message_is_planned_in_the_customers_language_with_its_value(app: 
     _offer(app, order_ref, kind="partial_refund", amount_cents=1_250)
     (outbox,) = _rows(app, OutboxRow, OutboxRow.topic == "remedy.offered")
 
-    for _ in range(2):  # a replayed outbox row plans nothing new
-        with app.uow() as uow:
-            plan_for_events(
-                uow,
-                [(outbox.topic, outbox.payload, outbox.idempotency_key)],
-                renderer=TemplateRenderer(),
-                policy=NotificationPolicy(),
-                tracking_link=lambda order_id: f"http://shop.test/track/t{order_id}",
-                now=app.clock.now(),
-            )
-            uow.commit()
+    _plan_twice(app, outbox)  # a replayed outbox row plans nothing new
 
     emails = _rows(app, NotificationMessageRow, NotificationMessageRow.channel == "email")
     assert [(m.event, m.language) for m in emails] == [("remedy_offered", "pt_BR")]
     assert "um reembolso parcial (R$\xa012,50)" in emails[0].body_text
     assert emails[0].context["offer_id"] == outbox.payload["offer_id"]
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "words"),
+    [
+        (
+            "pt_BR",
+            "Sua oferta para o pedido",
+            "expirou sem resposta: um cupom de desconto para a próxima compra (R$\xa06,00).",
+        ),
+        (
+            "en",
+            "Your offer for order",
+            "expired without an answer: a discount coupon for your next order (R$6.00).",
+        ),
+        ("zh_CN", "的补偿方案已过期", "您未作答复：下次购物可用的优惠券 (R$6.00)。"),
+    ],
+    ids=["pt_BR_case", "en_case", "zh_CN_case"],
+)
+def test_an_expired_offer_tells_the_customer_once_by_email(
+    app: App, clock: SimulatedClock, language: str, subject: str, words: str
+) -> None:
+    order = make_order(purchased_at=clock.now() - timedelta(days=20), promised_days=10, language=language)
+    ingest_orders(app.uow(), [order], clock=clock)
+    _offer(app, order.ref, validity=timedelta(days=1))
+    clock.advance_to(clock.now() + timedelta(days=1))
+    expire_offers(app.uow(), clock)
+    (outbox,) = _rows(app, OutboxRow, OutboxRow.topic == "remedy.expired")
+
+    _plan_twice(app, outbox)  # a replayed outbox row plans nothing new
+
+    expired = _rows(app, NotificationMessageRow, NotificationMessageRow.event == "remedy_expired")
+    assert [(m.channel, m.language) for m in expired] == [("email", language)]  # e-mail only
+    assert subject in (expired[0].subject or "")
+    assert words in expired[0].body_text
+    assert expired[0].context["offer_id"] == outbox.payload["offer_id"]

@@ -54,6 +54,7 @@ POLICY = NotificationPolicy()
         ("remedy.offered", {"order_ref": "o-1", "offer_id": 3, "remedy": "coupon"}, ["remedy_offered"]),
         ("remedy.accepted", {"order_ref": "o-1", "offer_id": 3}, ["remedy_accepted"]),
         ("remedy.declined", {"order_ref": "o-1", "offer_id": 3}, ["remedy_declined"]),
+        ("remedy.expired", {"order_ref": "o-1", "offer_id": 3, "remedy": "coupon"}, ["remedy_expired"]),
         ("incident.assign", {"order_ref": "o-1"}, []),
         ("incident.escalated", {"order_ref": "o-1"}, []),
         ("customer.incident_message", {"order_ref": "o-1", "template": "delay_apology"}, ["delay_confirmed"]),

@@ -43,6 +43,7 @@ class NotificationEvent(StrEnum):
     incident_updated = "incident_updated"
     incident_resolved = "incident_resolved"
     remedy_offered = "remedy_offered"
+    remedy_expired = "remedy_expired"  # an offer lapsed unanswered: the customer is told, once
     feedback_request = "feedback_request"
     # The customer's decision on an offer: for staff and the shop's webhooks, never a customer message.
     remedy_accepted = "remedy_accepted"
@@ -69,6 +70,8 @@ DEFAULT_RULES: Mapping[NotificationEvent, frozenset[Channel]] = {
     NotificationEvent.incident_updated: frozenset({Channel.email}),
     NotificationEvent.incident_resolved: frozenset({Channel.email}),
     NotificationEvent.remedy_offered: frozenset({Channel.email, Channel.sms}),
+    # E-mail only: nothing is urgent about it, but the customer should not find out by trying.
+    NotificationEvent.remedy_expired: frozenset({Channel.email}),
     NotificationEvent.feedback_request: frozenset({Channel.email}),
     NotificationEvent.remedy_accepted: frozenset(),
     NotificationEvent.remedy_declined: frozenset(),
@@ -98,8 +101,11 @@ _REMEDY_EVENTS = {
     "remedy.offered": NotificationEvent.remedy_offered,
     "remedy.accepted": NotificationEvent.remedy_accepted,
     "remedy.declined": NotificationEvent.remedy_declined,
+    "remedy.expired": NotificationEvent.remedy_expired,
 }
 # Bulk messages staff send to every customer of a major incident (services/major_incidents.py).
+# ``reship_offer`` now makes real offers (their own ``remedy.offered`` rows); its entry here
+# plans the rows queued before that change.
 _BULK_TEMPLATES = {
     "delay_apology": (NotificationEvent.delay_confirmed, None),
     "delay_update": (NotificationEvent.incident_updated, None),

@@ -15,6 +15,7 @@ What was offered and decided is recorded here; what is paid belongs to the compe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,6 +120,46 @@ def offer_by_policy(
     )
 
 
+def offer_reshipments(
+    uow: RemedyOfferUnitOfWork,
+    orders: Sequence[tuple[str, str]],
+    *,
+    actor: str,
+    role: Role,
+    config: IncidentConfig,
+    now: datetime,
+    validity: timedelta = DEFAULT_VALIDITY,
+) -> tuple[int, int]:
+    """A free-reshipment offer on each ``(cause_key, order_ref)``, inside the caller's transaction.
+
+    A major incident's bulk action: each offer is a real offer row with its own customer
+    message, decided on the tracking page like any other. Its value is the order's value
+    (what re-sending the goods costs the shop), within ``role``'s approval limit or nothing
+    is offered (``PermissionDenied``). ``cause_key`` makes a repeat offer nothing; an order
+    without a value (nothing known to re-send) is skipped. Returns (offers made, skipped).
+    """
+    made = skipped = 0
+    for cause_key, order_ref in orders:
+        order = uow.remedy_offers.find_order(order_ref=order_ref)
+        if order is None or order.value_cents <= 0:
+            skipped += 1
+            continue
+        terms = offer_terms(
+            Offer.free_reshipment.value,
+            order.value_cents,
+            currency=order.currency,
+            order_value_cents=order.value_cents,
+            now=now,
+            validity=validity,
+        )
+        check_approval(role, terms)
+        offer_id = _store(
+            uow, order, terms, actor=actor, rule=None, cause_key=cause_key, config=config, now=now
+        )
+        made += offer_id is not None
+    return made, skipped
+
+
 def _store(
     uow: RemedyOfferUnitOfWork,
     order: OfferOrder,
@@ -215,9 +256,8 @@ def decide_offer(
     return decision.status
 
 
-def _decision_payload(
-    offer: OfferRecord, status: OfferStatus, *, channel: str, now: datetime
-) -> dict[str, Any]:
+def _offer_payload(offer: OfferRecord, status: OfferStatus) -> dict[str, Any]:
+    """An offer's outbox facts: what was offered and its status (messages name the remedy)."""
     return {
         "offer_id": offer.id,
         "order_id": offer.order_id,
@@ -226,9 +266,13 @@ def _decision_payload(
         "amount_cents": offer.amount_cents,
         "currency": offer.currency,
         "status": status.value,
-        "channel": channel,
-        "decided_at": now.isoformat(),
     }
+
+
+def _decision_payload(
+    offer: OfferRecord, status: OfferStatus, *, channel: str, now: datetime
+) -> dict[str, Any]:
+    return _offer_payload(offer, status) | {"channel": channel, "decided_at": now.isoformat()}
 
 
 def expire_offers(uow: RemedyOfferUnitOfWork, clock: Clock, *, limit: int = 500) -> int:
@@ -241,7 +285,8 @@ def expire_offers(uow: RemedyOfferUnitOfWork, clock: Clock, *, limit: int = 500)
                 OutboxMessage(
                     EXPIRED_TOPIC,
                     f"{EXPIRED_TOPIC}:{offer.id}",
-                    {"offer_id": offer.id, "order_id": offer.order_id, "order_ref": offer.order_ref},
+                    # What lapsed, so the customer's message can name it (D5).
+                    _offer_payload(offer, OfferStatus.expired) | {"expires_at": offer.expires_at.isoformat()},
                 )
                 for offer in expired
             ],

@@ -113,3 +113,8 @@ def list_mailbox(session: Session, *, limit: int = 100, channel: str | None = No
     if channel:
         query = query.where(MailboxRow.channel == channel)
     return [MailboxLine(*row) for row in session.execute(query).all()]  # type: ignore[call-arg]
+
+
+def find_mailbox_html(session: Session, mailbox_id: int) -> str | None:
+    """The HTML part of one delivered message (``None``: no such message, or text only)."""
+    return session.scalar(select(MailboxRow.body_html).where(MailboxRow.id == mailbox_id))

@@ -2,8 +2,8 @@
 
 Claiming works like the outbox (``locking.claim_due``: ``SKIP LOCKED`` on PostgreSQL, the
 database write lock on SQLite) but is a *lease*: the claim commits at once with status
-``sending`` and ``next_attempt_at`` = lease end, and each message is marked in its own short
-transaction right after its send. A worker that dies leaves at most the message it was sending
+``sending`` and ``next_attempt_at`` = lease end, and messages are marked in small groups after
+their sends (``services/deliveries.py``). A worker that dies leaves at most its unmarked group
 in doubt; the lease expiring makes it (and the untouched rest of its batch) due again.
 """
 
@@ -138,27 +138,50 @@ class SqlNotificationStore:
         return [EndpointRecord(r.id, r.name, r.url, r.events) for r in rows]
 
     def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutgoingMessage]:
+        """Lease up to ``limit`` due messages in one statement: ``UPDATE ... RETURNING``.
+
+        The due ids are a locked sub-select (``SKIP LOCKED`` on PostgreSQL: parallel threads
+        and workers take different rows; SQLite holds the write lock). Core, not the ORM: one
+        round trip per batch, and no ORM objects to build or synchronise.
+        """
+        messages = _MESSAGES.c
         endpoint_ok = or_(
-            Message.endpoint_id.is_(None),
-            Message.endpoint_id.in_(
+            messages.endpoint_id.is_(None),
+            messages.endpoint_id.in_(
                 select(WebhookEndpointRow.id).where(WebhookEndpointRow.is_active.is_(True))
             ),
         )
-        query = (
-            select(Message)
-            .where(Message.status.in_(("pending", "sending")), Message.next_attempt_at <= now, endpoint_ok)
-            .order_by(Message.next_attempt_at, Message.id)
-            .limit(limit)
+        due = claim_due(
+            self.session,
+            select(messages.id)
+            .where(messages.status.in_(("pending", "sending")), messages.next_attempt_at <= now, endpoint_ok)
+            .order_by(messages.next_attempt_at, messages.id)
+            .limit(limit),
         )
-        rows = self.session.scalars(claim_due(self.session, query)).all()
-        if not rows:
+        returned = (
+            self.session.connection()
+            .execute(
+                _MESSAGES.update()
+                .where(messages.id.in_(due.scalar_subquery()))
+                .values(status="sending", next_attempt_at=lease_until, attempts=messages.attempts + 1)
+                .returning(
+                    messages.id,
+                    messages.idempotency_key,
+                    messages.event,
+                    messages.channel,
+                    messages.recipient,
+                    messages.subject,
+                    messages.body_text,
+                    messages.body_html,
+                    messages.attempts,
+                    messages.endpoint_id,
+                )
+            )
+            .all()
+        )
+        if not returned:
             return []
-        ids = [r.id for r in rows]
-        self.session.execute(
-            update(Message)
-            .where(Message.id.in_(ids))
-            .values(status="sending", next_attempt_at=lease_until, attempts=Message.attempts + 1)
-        )
+        rows = sorted(returned, key=lambda r: r.id)  # RETURNING has no order; oldest first
         secrets = self._secrets({r.endpoint_id for r in rows if r.endpoint_id is not None})
         return [
             OutgoingMessage(
@@ -170,7 +193,7 @@ class SqlNotificationStore:
                 subject=r.subject,
                 body_text=r.body_text,
                 body_html=r.body_html,
-                attempts=r.attempts + 1,
+                attempts=r.attempts,  # already counting this attempt
                 endpoint_id=r.endpoint_id,
                 secret=secrets.get(r.endpoint_id) if r.endpoint_id is not None else None,
             )

@@ -80,6 +80,13 @@ WORDING: Mapping[str, tuple[str, str]] = {
             "You can accept or decline it on the page below."
         ),
     ),
+    "remedy_expired": (
+        N_("Your offer for order %(order_ref)s has expired"),
+        N_(
+            "The offer we made you for order %(order_ref)s has expired without an answer: %(remedy)s. "
+            "If you still need help with this order, contact our customer service and we will sort it out."
+        ),
+    ),
     "feedback_request": (
         N_("How did we do with order %(order_ref)s?"),
         N_("Please tell us how satisfied you are with order %(order_ref)s: it takes ten seconds."),
@@ -125,8 +132,22 @@ def remedy_words(context: Mapping[str, Any], language: str, gettext: Any) -> str
     return words
 
 
+def _decision_links(event: str, tracking_url: str, offer_id: object) -> dict[str, str]:
+    """One-click links of an offer e-mail: each opens a confirmation page on ``/track`` (D5).
+
+    The tracking token in the link is the authority (``entrypoints/web/routes/tracking.py``);
+    the link only shows a page, so a mail scanner that follows it decides nothing.
+    """
+    if event != "remedy_offered" or not tracking_url or not isinstance(offer_id, int):
+        return {"accept_url": "", "decline_url": ""}
+    base = f"{tracking_url}/offers/{offer_id}"
+    return {"accept_url": f"{base}/accept", "decline_url": f"{base}/decline"}
+
+
 # Per-message values of the layout: markers no text contains (NUL), replaced after rendering.
-_SLOTS = {name: f"\x00{name}\x00" for name in ("subject", "body", "tracking_url")}
+_SLOTS = {
+    name: f"\x00{name}\x00" for name in ("subject", "body", "tracking_url", "accept_url", "decline_url")
+}
 
 
 class TemplateRenderer:
@@ -135,9 +156,11 @@ class TemplateRenderer:
     def __init__(self, *, shop_name: str = "OrderWatch Shop", timezone: str = "America/Sao_Paulo") -> None:
         self.shop_name = shop_name
         self.zone = ZoneInfo(timezone)
-        self._skeletons: dict[tuple[str, str, bool], tuple[str, str]] = {}
+        self._skeletons: dict[tuple[str, str, bool, bool], tuple[str, str]] = {}
 
-    def _skeleton(self, language: str, event: str, has_link: bool, translations: Any) -> tuple[str, str]:
+    def _skeleton(
+        self, language: str, event: str, has_link: bool, translations: Any, *, has_offer: bool = False
+    ) -> tuple[str, str]:
         """The (text, HTML) layout of one event and language rendered once, with slot markers.
 
         The layout's own words are the same in every message of a language; rendering the
@@ -145,7 +168,7 @@ class TemplateRenderer:
         they are rendered once per (language, event, link or not) and each message fills the
         slots (HTML-escaped in the HTML part, as autoescape would).
         """
-        key = (language, event, has_link)
+        key = (language, event, has_link, has_offer)
         skeleton = self._skeletons.get(key)
         if skeleton is None:
             env = Environment(
@@ -157,6 +180,8 @@ class TemplateRenderer:
             env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
             page = {slot: marker for slot, marker in _SLOTS.items()}
             page |= {"tracking_url": _SLOTS["tracking_url"] if has_link else "", "language": language}
+            if not has_offer:
+                page |= {"accept_url": "", "decline_url": ""}
             page |= {"event": event, "shop_name": self.shop_name}
             text = env.get_template("message.txt").render(page)
             html = env.get_template("message.html").render(page)
@@ -182,15 +207,16 @@ class TemplateRenderer:
                 "end": self._date(context["expected_until"], language, gettext),
             }
             body = f"{body} {gettext(WINDOW) % window}"
+        link = str(context.get("tracking_url") or "")
         page = {
             "subject": gettext(subject_id) % values,
             "body": body,
-            "tracking_url": context.get("tracking_url") or "",
-            "shop_name": self.shop_name,
-            "language": language,
-            "event": event,
+            "tracking_url": link,
+            **_decision_links(event, link, context.get("offer_id")),
         }
-        text, html = self._skeleton(language, event, bool(page["tracking_url"]), translations)
+        text, html = self._skeleton(
+            language, event, bool(link), translations, has_offer=bool(page["accept_url"])
+        )
         for slot, marker in _SLOTS.items():
             text = text.replace(marker, str(page[slot]))
             html = html.replace(marker, str(escape(page[slot])))

@@ -65,10 +65,22 @@ def notifications_command(
     rate: Annotated[int, typer.Option("--rate", help="New messages per second in the latency run")] = 200,
     seconds: Annotated[int, typer.Option("--seconds", help="Length of the latency run")] = 20,
     threads: Annotated[int, typer.Option("--threads", help="Sending threads of the one worker")] = 8,
+    sink_processes: Annotated[
+        int, typer.Option("--sink-processes", help="aiosmtpd server processes on the one SMTP port")
+    ] = 2,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", help="The worker's idle pause (the default setting is 0.5)")
+    ] = 0.05,
 ) -> None:
     """E-mails/s to a local SMTP server with one worker, and the outbox's due-age under load (issue 6)."""
     result = _load("bench_notifications").run(
-        database_url, emails=emails, rate=rate, seconds=seconds, threads=threads
+        database_url,
+        emails=emails,
+        rate=rate,
+        seconds=seconds,
+        threads=threads,
+        sink_processes=sink_processes,
+        poll_seconds=poll_seconds,
     )
     if as_json:
         print_json(result)

@@ -405,6 +405,7 @@ async def incident_bulk(request: Request, application: AppDep, user: Reader, ref
                 ref=ref,
                 template=template,
                 actor=user.username,
+                role=Role(user.role),
             ),
         )
     if what == "backup":

@@ -4,7 +4,9 @@
 to the local sink) with delivery status; permanent failures (``dead``) show their error and
 can be redriven by integration managers. ``/notifications/preview`` renders any event's
 template in any customer language, as the customer will read it. ``/notifications/mailbox``
-lists what the demo shop delivered to its local mailbox table (``orderwatch demo``).
+lists what the demo shop delivered to its local mailbox table (``orderwatch demo``): the text
+part, and on a toggle the HTML part as the customer's mail client shows it, in a sandboxed
+frame (``/notifications/mailbox/<id>/html``: no scripts, no forms, no network, its own origin).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from orderwatch.adapters.db.demo_mailbox import CUSTOMER_CHANNELS, list_mailbox
+from orderwatch.adapters.db.demo_mailbox import CUSTOMER_CHANNELS, find_mailbox_html, list_mailbox
 from orderwatch.adapters.db.notification_queries import STATUSES, list_messages
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.adapters.mail.templates import WORDING, TemplateRenderer
@@ -96,6 +98,30 @@ def mailbox_page(
     ]
     context = {"rows": rows, "channels": CUSTOMER_CHANNELS, "channel": channel, "error": error}
     return render(request, "notifications/mailbox.html", context, status_code=422 if error else 200)
+
+
+# The HTML part is the message as sent (our own templates, but still e-mail HTML): it is served
+# only into the mailbox page's frame, sandboxed twice (the iframe's ``sandbox`` and the CSP
+# ``sandbox`` directive: an opaque origin, no scripts, no forms, no popups), with inline styles
+# (e-mail HTML is styled inline) and nothing fetched from anywhere.
+MAIL_HTML_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+        "form-action 'none'; base-uri 'none'; sandbox"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@router.get("/notifications/mailbox/{mailbox_id}/html")
+def mailbox_html(session: ReadSessionDep, user: Reader, mailbox_id: int) -> Response:
+    """One delivered message's HTML part, for the sandboxed frame of the mailbox page."""
+    html = find_mailbox_html(session, mailbox_id)
+    if html is None:
+        return Response("no HTML part", status_code=404, media_type="text/plain", headers=MAIL_HTML_HEADERS)
+    return HTMLResponse(html, headers=MAIL_HTML_HEADERS)
 
 
 @router.post("/notifications/redrive")

@@ -15,12 +15,15 @@ Customer POSTs carry no session and no CSRF token: the feedback and offer forms 
 reachable with the order's unguessable token, which a cross-site attacker does not have (and
 a browser's ``Sec-Fetch-Site: cross-site`` is refused besides); the lookup form changes
 nothing. A remedy offer (D5, U6) is decided here: the token's order must own the offer, one
-decision only (a repeat is a no-op), never after its expiry. Pages speak the customer's
+decision only (a repeat is a no-op), never after its expiry. The offer e-mail's one-click
+links (``/track/<token>/offers/<id>/accept|decline``) open a confirmation page on GET; only
+the POST of that page decides (mail scanners prefetch links). Pages speak the customer's
 language (pt_BR, en, zh_CN; ``?lang=`` overrides).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -232,6 +235,30 @@ def tracking_page(request: Request, app: AppDep, token: str) -> Response:
     )
 
 
+@router.get("/track/{token}/offers/{offer_id}/{decision}")
+def confirm_decision(
+    request: Request, app: AppDep, token: str, offer_id: int, decision: Decision
+) -> Response:
+    """The one-click link of an offer e-mail: a page to confirm; only its POST decides (D5, U6).
+
+    Never decided on GET: mail scanners and link previews fetch every link of a message.
+    """
+    state, view = _view_or_none(request, app, token)
+    if _throttled(request, state, datetime.now(UTC)):
+        return _too_many(request, state, _language(request, view.language if view else None))
+    offer = next((o for o in view.offers if o.id == offer_id), None) if view else None
+    if view is None or offer is None:
+        return _page(request, state, "tracking/message.html", _language(request), {"kind": "not_found"}, 404)
+    language = _language(request, view.language)
+    context = {
+        "offer": _offer(offer, language, _day_formatter(state, language), app.clock.now()),
+        "decision": decision.value,
+        "order_ref": view.order_ref,
+        "back": f"/track/{token}",
+    }
+    return _page(request, state, "tracking/confirm.html", language, context)
+
+
 @router.post("/track/{token}/offers/{offer_id}/{decision}")
 def decide(request: Request, app: AppDep, token: str, offer_id: int, decision: Decision) -> Response:
     """The customer accepts or declines an offer of the order the token opens (D5, U6)."""
@@ -290,15 +317,21 @@ def feedback(
     return RedirectResponse(f"/track/{token}?thanks=1{suffix}#feedback", status_code=303)
 
 
-def _order_context(
-    view: TrackingView, language: str, state: TrackingState, thanks: bool, *, clock_now: datetime
-) -> dict[str, Any]:
+def _day_formatter(state: TrackingState, language: str) -> Callable[[datetime | None], str | None]:
     def day(moment: datetime | None) -> str | None:
         return (
             format_date(moment.astimezone(state.zone).date(), format="long", locale=language)
             if moment
             else None
         )
+
+    return day
+
+
+def _order_context(
+    view: TrackingView, language: str, state: TrackingState, thanks: bool, *, clock_now: datetime
+) -> dict[str, Any]:
+    day = _day_formatter(state, language)
 
     def when(moment: datetime) -> str:
         local = moment.astimezone(state.zone)
