@@ -27,6 +27,7 @@ from orderwatch.services.ports import (
     ModelVersionInfo,
     OrderPrediction,
     OutboxMessage,
+    PredictionBatch,
     PredictionUnitOfWork,
     RescoreMark,
     RiskModel,
@@ -103,18 +104,20 @@ def apply_predictions(
     flags of the ``covered`` orders it left out (they closed). ``consumed`` re-score marks are
     cleared in the same transaction. Returns (raised, updated, cleared).
     """
+    batch = PredictionBatch.of(predictions)
     with uow:
         store = uow.risk_flags
-        uow.predictions.save_predictions(predictions, now=now)
-        scored = {p.order_id for p in predictions}
+        uow.predictions.save_predictions(batch, now=now)
+        scored = set(batch.order_ids)
         open_flags = store.open_flags([KIND])
         if not complete:
             in_scope = scored | set(covered)
             open_flags = [flag for flag in open_flags if flag.order_id in in_scope]
         flagged = {flag.order_id for flag in open_flags}
+        # Only orders at or near the threshold can raise or keep a flag: read just those.
         findings = [
             finding
-            for p in predictions
+            for p in batch.at_least(threshold - HYSTERESIS)
             if p.p_late >= threshold or (p.order_id in flagged and p.p_late >= threshold - HYSTERESIS)
             if (finding := _finding(p, threshold=threshold)) is not None
         ]
@@ -155,7 +158,7 @@ def score_open_orders(
 
 def rescore_orders(
     uow: PredictionUnitOfWork, model: RiskModel, order_ids: Sequence[int], clock: Clock, *, threshold: float
-) -> list[OrderPrediction]:
+) -> PredictionBatch:
     """Re-score ``order_ids`` after new events and update their predictions and flags."""
     now = clock.now()
     predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)

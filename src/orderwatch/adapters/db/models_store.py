@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 from orderwatch.adapters.db.bulk import update_many
 from orderwatch.adapters.db.dialect import chunks, insert_for
 from orderwatch.adapters.db.tables import ModelVersionRow, OrderRow, PredictionRow, ShipmentRow, table_of
-from orderwatch.services.ports import ModelVersionInfo, OrderPrediction, RescoreMark
+from orderwatch.services.ports import ModelVersionInfo, OrderPrediction, PredictionBatch, RescoreMark
 
 PREDICTIONS = table_of(PredictionRow)
 SHIPMENTS = table_of(ShipmentRow)
@@ -104,18 +104,29 @@ class SqlPredictionStore:
         self.session = session
 
     def save_predictions(self, predictions: Sequence[OrderPrediction], *, now: datetime) -> int:
+        batch = PredictionBatch.of(predictions)  # columns: no object per order on the way
+        version, reasons = batch.model_version, batch.reasons
         rows = [
             {
-                "order_id": p.order_id,
-                "stage": p.stage,
-                "model_version": p.model_version,
-                "p_late": float(p.p_late),
-                "eta_p50_at": p.eta_p50_at,
-                "eta_p90_at": p.eta_p90_at,
-                "reasons": list(p.reasons),
+                "order_id": order_id,
+                "stage": stage,
+                "model_version": version,
+                "p_late": float(p_late),
+                "eta_p50_at": p50,
+                "eta_p90_at": p90,
+                "reasons": list(reasons.get(i, ())),
                 "scored_at": now,
             }
-            for p in predictions
+            for i, (order_id, stage, p_late, p50, p90) in enumerate(
+                zip(
+                    batch.order_ids,
+                    batch.stages,
+                    batch.p_late,
+                    batch.eta_p50_at,
+                    batch.eta_p90_at,
+                    strict=True,
+                )
+            )
         ]
         for part in chunks(rows, columns=9):
             statement = insert_for(self.session, PREDICTIONS).values(list(part))
