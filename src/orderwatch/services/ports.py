@@ -646,15 +646,18 @@ class RiskModel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RescoreMark:
-    """A shipment whose new tracking events its order has not been re-scored for yet (D2).
+    """An order with news its last score has not seen yet (D2): tracking events or milestones.
 
-    ``event_count`` is the shipment's count when read: the mark is cleared only if no event
-    arrived since, so an event landing during the re-score keeps it for the next run.
+    A shipment's mark (``shipment_id`` set) comes with its new tracking events, ``count`` being
+    the shipment's event count when read; an order's own mark (``shipment_id`` None) with new
+    milestones, ``count`` being the milestones recorded since its last re-score. A mark is
+    cleared only if its count is unchanged, so news landing during the re-score keeps it for
+    the next run.
     """
 
-    shipment_id: int
+    shipment_id: int | None
     order_id: int
-    event_count: int
+    count: int
 
 
 class PredictionStore(Protocol):
@@ -690,10 +693,35 @@ class ModelVersionInfo:
     activated_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ModelEvaluation:
+    """A stored ``model evaluate`` run: the version it scored, its time split, its JSON.
+
+    ``model_version`` is None for a run that trained its own models from ``train_until``.
+    """
+
+    model_version: str | None
+    train_until: datetime
+    test_from: datetime
+    test_until: datetime
+    retrain: str
+    result: Mapping[str, Any]
+    created_at: datetime
+    id: int | None = None
+
+
 class ModelRegistry(Protocol):
     """Model versions with their serialized estimators; at most one is active."""
 
     def add(self, info: ModelVersionInfo, blob: bytes) -> None: ...
+
+    def blob(self, version: str) -> bytes | None:
+        """The serialized model of ``version``; None when there is no such version."""
+        ...
+
+    def add_evaluation(self, evaluation: ModelEvaluation) -> int:
+        """Store a ``model evaluate`` run; its id."""
+        ...
 
     def versions(self) -> list[ModelVersionInfo]: ...
 
