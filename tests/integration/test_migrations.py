@@ -64,3 +64,36 @@ def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
     finally:
         engine.dispose()
     assert versions == list(current_heads())
+
+
+def test_upgrading_a_shop_with_orders_keeps_every_row(empty_database_url: str) -> None:
+    """A migration that copied ``orders`` (SQLite batch mode) would delete its children first."""
+    upgrade(empty_database_url, "0009")
+    engine = make_engine(empty_database_url)
+    stamp = "2018-01-02 10:00:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "insert into orders (id, ref, status, currency, value_cents, purchased_at, source,"
+                    " created_at, updated_at) values (1, 'o-1', 'placed', 'BRL', 100, :at, 'test', :at, :at)"
+                ),
+                {"at": stamp},
+            )
+            connection.execute(
+                text(
+                    "insert into order_lines (order_id, line_no, quantity, unit_price_cents, freight_cents)"
+                    " values (1, 1, 1, 100, 0)"
+                )
+            )
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            counts = [
+                connection.execute(text(f"select count(*) from {table}")).scalar_one()
+                for table in ("orders", "order_lines")
+            ]
+            marks = connection.execute(text("select rescore_marks from orders")).scalar_one()
+    finally:
+        engine.dispose()
+    assert counts == [1, 1]
+    assert marks == 0

@@ -3,6 +3,11 @@
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-23 18:40:00
+
+Plain ``ALTER TABLE ... ADD COLUMN`` and ``CREATE INDEX``, which SQLite supports, not batch
+mode: batch mode copies ``orders`` and drops the old table, and with ``PRAGMA foreign_keys=ON``
+(``adapters/db/engine.py``) SQLite's DROP TABLE first deletes every row, cascading into order
+lines, shipments, tracking events, payments ... (found on a full Olist import).
 """
 
 from collections.abc import Sequence
@@ -17,20 +22,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("rescore_marks", sa.Integer(), server_default=sa.text("0"), nullable=False)
-        )
-        batch_op.create_index(
-            "ix_orders_rescore",
-            ["id"],
-            unique=False,
-            sqlite_where=sa.text("rescore_marks > 0"),
-            postgresql_where=sa.text("rescore_marks > 0"),
-        )
+    op.add_column(
+        "orders", sa.Column("rescore_marks", sa.Integer(), server_default=sa.text("0"), nullable=False)
+    )
+    op.create_index(
+        "ix_orders_rescore",
+        "orders",
+        ["id"],
+        unique=False,
+        sqlite_where=sa.text("rescore_marks > 0"),
+        postgresql_where=sa.text("rescore_marks > 0"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_rescore")
-        batch_op.drop_column("rescore_marks")
+    op.drop_index("ix_orders_rescore", table_name="orders")
+    # SQLite ≥ 3.35 drops a column in place (no table copy, so no cascade either).
+    op.execute("ALTER TABLE orders DROP COLUMN rescore_marks")
