@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from orderwatch.adapters.clock import SimulatedClock
+from orderwatch.adapters.db.models_store import model_evaluations
 from orderwatch.adapters.db.tables import Base, OrderRow, PredictionRow
 from orderwatch.bootstrap import App, build_app
 from orderwatch.demo.generator import generate
@@ -93,6 +94,13 @@ def test_evaluate_prints_the_issue_keys_with_sane_values(shop: App) -> None:
     assert 0.0 <= result["p90_coverage_at_purchase"] <= 1.0
     assert result["eta_mae_days_at_purchase"] > 0
     assert result["late_auc_at_purchase"] is None or 0.0 <= result["late_auc_at_purchase"] <= 1.0
+    with shop.read_session() as session:
+        stored = [
+            run for run in model_evaluations(session, version=None) if run.id == result["evaluation_id"]
+        ]
+    assert len(stored) == 1  # the run is kept, with no version: it trained its own models
+    assert stored[0].result == {k: v for k, v in result.items() if k != "evaluation_id"}
+    assert (stored[0].retrain, stored[0].test_from.date().isoformat()) == ("monthly", "2018-04-01")
 
 
 def test_train_list_score_and_promise(shop: App) -> None:
@@ -117,3 +125,69 @@ def test_activate_unknown_version_is_a_clear_error(shop: App) -> None:
 
     assert result.exit_code == 2
     assert "model version 'nope' not found" in result.output
+
+
+def test_evaluate_a_stored_version_and_keep_the_run_with_it(shop: App) -> None:
+    trained = json.loads(
+        _run(shop, "model", "train", "--until", "2018-04-15", "--fast", "--no-activate", "--json")
+    )
+    version = trained["version"]
+
+    output = _run(
+        shop,
+        "model",
+        "evaluate",
+        "--version",
+        version,
+        "--test-from",
+        "2018-04-15",
+        "--test-until",
+        "2018-05-20",
+        "--json",
+    )
+
+    result = json.loads(output)
+    assert set(result) >= ISSUE_KEYS
+    assert (result["version"], result["retrain"], result["n_train"]) == (version, "none", trained["n_train"])
+    assert [m["month"] for m in result["by_month"]] == ["2018-04", "2018-05"]
+    with shop.read_session() as session:
+        runs = model_evaluations(session, version=version)
+    assert [run.id for run in runs] == [result["evaluation_id"]]
+    assert runs[0].result["n_test"] == result["n_test"] > 0
+
+
+def test_evaluate_refuses_a_stored_version_on_orders_it_has_seen(shop: App) -> None:
+    trained = json.loads(
+        _run(shop, "model", "train", "--until", "2018-04-15", "--fast", "--no-activate", "--json")
+    )
+    url = shop.engine.url.render_as_string(hide_password=False)
+    common = ["--test-until", "2018-05-20", "--database-url", url]
+    runner = CliRunner()
+
+    seen = runner.invoke(
+        cli, ["model", "evaluate", "--version", trained["version"], "--test-from", "2018-04-01", *common]
+    )
+    both = runner.invoke(
+        cli,
+        [
+            "model",
+            "evaluate",
+            "--version",
+            trained["version"],
+            "--train-until",
+            "2018-04-01",
+            "--test-from",
+            "2018-04-20",
+            *common,
+        ],
+    )
+    unknown = runner.invoke(
+        cli, ["model", "evaluate", "--version", "nope", "--test-from", "2018-04-20", *common]
+    )
+
+    assert seen.exit_code == 2
+    assert "test-from: 2018-04-01 is before the version's cut-off 2018-04-15" in seen.output
+    assert both.exit_code == 2
+    assert "--train-until" in both.output
+    assert unknown.exit_code == 2
+    assert "--version: model version 'nope' not found" in unknown.output

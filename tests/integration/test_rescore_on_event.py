@@ -13,14 +13,22 @@ import pytest
 from sqlalchemy import select
 
 from orderwatch.adapters.clock import SimulatedClock
-from orderwatch.adapters.db.tables import PredictionRow, RiskFlagRow, ShipmentRow
+from orderwatch.adapters.db.tables import OrderRow, PredictionRow, RiskFlagRow, ShipmentRow
 from orderwatch.adapters.ml.dataset import from_days, load_orders
 from orderwatch.adapters.ml.model import DelayModel, train
 from orderwatch.adapters.ml.scorer import active_scorer, dumps
 from orderwatch.bootstrap import App
+from orderwatch.domain.commands import RecordMilestone
+from orderwatch.domain.orders import OrderMilestone
 from orderwatch.domain.shipments import ShipmentStatus
 from orderwatch.entrypoints.model_wiring import rescore_job, scoring_job
-from orderwatch.services.ingest import ingest_events, ingest_orders, ingest_shipments, summarize
+from orderwatch.services.ingest import (
+    ingest_events,
+    ingest_milestones,
+    ingest_orders,
+    ingest_shipments,
+    summarize,
+)
 from orderwatch.services.ports import ModelVersionInfo
 from orderwatch.services.prediction import register_model, rescore_pending, score_open_orders
 from tests.factories import make_event, make_order, make_shipment
@@ -160,3 +168,50 @@ def test_an_order_bought_after_the_history_was_loaded_is_rescored_from_the_datab
 
     assert sorted(rescored, key=lambda p: p.order_id) == sorted(reloaded, key=lambda p: p.order_id)
     assert {p.order_ref for p in rescored} == {"o-1", "o-2", "o-3"}
+
+
+def _order_marks(app: App) -> dict[str, int]:
+    with app.read_session() as session:
+        return {ref: marks for ref, marks in session.execute(select(OrderRow.ref, OrderRow.rescore_marks))}
+
+
+def _milestone(app: App, ref: str, milestone: OrderMilestone) -> None:
+    item = RecordMilestone(ref, milestone, app.clock.now() - timedelta(minutes=30))
+    assert summarize(ingest_milestones(app.uow(), [item], clock=app.clock))["accepted"] == 1
+
+
+def test_a_milestone_alone_gets_its_order_rescored(shop: App) -> None:
+    """Olist-style histories tell some news only as order milestones, with no parcel scan."""
+    scorer = active_scorer(shop.uow(), shop.read_session)
+    assert scorer is not None
+    score_open_orders(shop.uow(), scorer, shop.clock, threshold=0.0)  # every open order flagged
+    assert _order_marks(shop) == {"o-1": 0, "o-2": 0}  # the full run cleared what it read
+    # o-3 has no shipment at all: only its own row can carry the mark.
+    order = make_order(ref="o-3", purchased_at=shop.clock.now() - timedelta(days=1), promised_days=12)
+    assert summarize(ingest_orders(shop.uow(), [order], clock=shop.clock))["accepted"] == 1
+
+    _milestone(shop, "o-2", OrderMilestone.canceled)
+    _milestone(shop, "o-3", OrderMilestone.approved)
+    assert _order_marks(shop) == {"o-1": 0, "o-2": 1, "o-3": 1}
+    assert _pending(shop) == {"TRK-o-1": False, "TRK-o-2": False}  # no scan: no shipment marked
+
+    run = rescore_pending(shop.uow(), scorer, shop.clock, threshold=0.0)
+
+    assert (run.scored, run.cleared) == (1, 1)  # o-3 scored; canceled o-2 loses its flag at once
+    assert _open_flags(shop) == 2  # o-1's and o-3's
+    assert _order_marks(shop) == {"o-1": 0, "o-2": 0, "o-3": 0}
+
+
+def test_an_order_mark_read_before_a_newer_milestone_is_kept(shop: App) -> None:
+    _milestone(shop, "o-1", OrderMilestone.approved)
+    with shop.uow() as uow:
+        marks = uow.predictions.pending_rescores(limit=10)
+    _milestone(shop, "o-1", OrderMilestone.invoiced)  # lands while the re-score is running
+    with shop.uow() as uow:
+        uow.predictions.clear_rescores(marks)
+        uow.commit()
+
+    with shop.read_session() as session:
+        o1 = session.scalar(select(OrderRow.id).where(OrderRow.ref == "o-1"))
+    assert [(m.shipment_id, m.order_id, m.count) for m in marks if m.order_id == o1] == [(None, o1, 1)]
+    assert _order_marks(shop)["o-1"] == 2  # kept: the next run sees the invoice

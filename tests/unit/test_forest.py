@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+from orderwatch.adapters.ml import binned
 from orderwatch.adapters.ml.binned import predict_binned
 from orderwatch.adapters.ml.forest import FEW_ROWS, forest_of, predict_few
 
@@ -63,6 +64,29 @@ def test_the_binned_walk_gives_exactly_scikit_learns_predictions(seed: int) -> N
     on_edges = np.tile(probe[:1], (edges.size, 1))
     on_edges[:, 0] = edges  # values exactly on a split's threshold go left in both
     np.testing.assert_array_equal(predict_binned(regressor, on_edges), regressor.predict(on_edges))
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_rows_split_over_threads_give_exactly_scikit_learns_predictions(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y = _data(4, 3_000)
+    classifier = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(x, y > 1.0)
+    regressor = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(x, y)
+    probe, _ = _data(30, 7_001)  # blocks of unequal sizes
+    monkeypatch.setattr(binned, "WORKERS", workers)
+    monkeypatch.setattr(binned, "MIN_BLOCK_ROWS", 1_000)
+    binned._pool.cache_clear()  # a pool with ``workers`` threads
+
+    try:
+        np.testing.assert_array_equal(
+            predict_binned(classifier, probe), classifier.predict_proba(probe)[:, 1]
+        )
+        np.testing.assert_array_equal(predict_binned(regressor, probe), regressor.predict(probe))
+        one_block = probe[:1_500]  # fewer than two blocks' worth: one pass on the caller's thread
+        np.testing.assert_array_equal(predict_binned(regressor, one_block), regressor.predict(one_block))
+    finally:
+        binned._pool.cache_clear()
 
 
 def test_native_categorical_splits_are_left_to_scikit_learn() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, overload
 
 from orderwatch.domain.causes import Cause
 from orderwatch.domain.claims import DEFAULT_ANSWER_DAYS, DEFAULT_FILE_DAYS
@@ -535,34 +535,132 @@ class OrderPrediction:
     model_version: str
 
 
+@dataclass(frozen=True, slots=True)
+class PredictionBatch(Sequence[OrderPrediction]):
+    """Many predictions of one model version as columns (a scoring run: up to every open order).
+
+    A batch run writes every prediction to the store but words flags for a few: building one
+    ``OrderPrediction`` per order cost a fifth of scoring 100,000 orders, so the columns are
+    kept as they are (plain lists, one entry per order) and an ``OrderPrediction`` is made
+    only when one is read (``batch[i]``, iteration). ``reasons`` holds the rows that have any.
+    """
+
+    order_ids: Sequence[int]
+    order_refs: Sequence[str]
+    stages: Sequence[str]
+    p_late: Sequence[float]
+    eta_p50_at: Sequence[datetime]
+    eta_p90_at: Sequence[datetime]
+    reasons: Mapping[int, tuple[str, ...]]
+    model_version: str
+
+    def __post_init__(self) -> None:
+        n = len(self.order_ids)
+        columns = (self.order_refs, self.stages, self.p_late, self.eta_p50_at, self.eta_p90_at)
+        if any(len(column) != n for column in columns):
+            raise ValueError("PredictionBatch: columns of different lengths")
+
+    @classmethod
+    def of(cls, predictions: Sequence[OrderPrediction], *, model_version: str = "") -> PredictionBatch:
+        """``predictions`` as columns (as they are when already a batch)."""
+        if isinstance(predictions, PredictionBatch):
+            return predictions
+        versions = {p.model_version for p in predictions}
+        if len(versions) > 1:
+            raise ValueError(f"PredictionBatch: predictions of several model versions {sorted(versions)}")
+        return cls(
+            [p.order_id for p in predictions],
+            [p.order_ref for p in predictions],
+            [p.stage for p in predictions],
+            [p.p_late for p in predictions],
+            [p.eta_p50_at for p in predictions],
+            [p.eta_p90_at for p in predictions],
+            {i: p.reasons for i, p in enumerate(predictions) if p.reasons},
+            versions.pop() if versions else model_version,
+        )
+
+    @classmethod
+    def join(cls, parts: Sequence[PredictionBatch], *, model_version: str) -> PredictionBatch:
+        """The batches one after the other."""
+        reasons: dict[int, tuple[str, ...]] = {}
+        offset = 0
+        for part in parts:
+            reasons.update((offset + i, why) for i, why in part.reasons.items())
+            offset += len(part)
+        return cls(
+            [i for part in parts for i in part.order_ids],
+            [r for part in parts for r in part.order_refs],
+            [s for part in parts for s in part.stages],
+            [p for part in parts for p in part.p_late],
+            [t for part in parts for t in part.eta_p50_at],
+            [t for part in parts for t in part.eta_p90_at],
+            reasons,
+            model_version,
+        )
+
+    def __len__(self) -> int:
+        return len(self.order_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> OrderPrediction: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[OrderPrediction]: ...
+
+    def __getitem__(self, index: int | slice) -> OrderPrediction | Sequence[OrderPrediction]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return OrderPrediction(
+            self.order_ids[index],
+            self.order_refs[index],
+            self.stages[index],
+            self.p_late[index],
+            self.eta_p50_at[index],
+            self.eta_p90_at[index],
+            self.reasons.get(index, ()),
+            self.model_version,
+        )
+
+    def at_least(self, p_late: float) -> list[OrderPrediction]:
+        """The predictions whose P(late) is at least ``p_late`` (the ones a flag may quote)."""
+        return [self[i] for i, risk in enumerate(self.p_late) if risk >= p_late]
+
+
 class RiskModel(Protocol):
     """The active delay model, reading the features it needs itself (``adapters/ml``)."""
 
     @property
     def version(self) -> str: ...
 
-    def score_open_orders(self, *, now: datetime, explain_above: float) -> list[OrderPrediction]:
+    def score_open_orders(self, *, now: datetime, explain_above: float) -> PredictionBatch:
         """Every open order's prediction as of ``now``; reasons only where p_late ≥ ``explain_above``."""
         ...
 
     def score_orders(
         self, order_ids: Sequence[int], *, now: datetime, explain_above: float = 0.0
-    ) -> list[OrderPrediction]:
+    ) -> PredictionBatch:
         """Re-score a few open orders (a new event arrived); reasons where P(late) ≥ ``explain_above``."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class RescoreMark:
-    """A shipment whose new tracking events its order has not been re-scored for yet (D2).
+    """An order with news its last score has not seen yet (D2): tracking events or milestones.
 
-    ``event_count`` is the shipment's count when read: the mark is cleared only if no event
-    arrived since, so an event landing during the re-score keeps it for the next run.
+    A shipment's mark (``shipment_id`` set) comes with its new tracking events, ``count`` being
+    the shipment's event count when read; an order's own mark (``shipment_id`` None) with new
+    milestones, ``count`` being the milestones recorded since its last re-score. A mark is
+    cleared only if its count is unchanged, so news landing during the re-score keeps it for
+    the next run.
     """
 
-    shipment_id: int
+    shipment_id: int | None
     order_id: int
-    event_count: int
+    count: int
 
 
 class PredictionStore(Protocol):
@@ -598,10 +696,35 @@ class ModelVersionInfo:
     activated_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ModelEvaluation:
+    """A stored ``model evaluate`` run: the version it scored, its time split, its JSON.
+
+    ``model_version`` is None for a run that trained its own models from ``train_until``.
+    """
+
+    model_version: str | None
+    train_until: datetime
+    test_from: datetime
+    test_until: datetime
+    retrain: str
+    result: Mapping[str, Any]
+    created_at: datetime
+    id: int | None = None
+
+
 class ModelRegistry(Protocol):
     """Model versions with their serialized estimators; at most one is active."""
 
     def add(self, info: ModelVersionInfo, blob: bytes) -> None: ...
+
+    def blob(self, version: str) -> bytes | None:
+        """The serialized model of ``version``; None when there is no such version."""
+        ...
+
+    def add_evaluation(self, evaluation: ModelEvaluation) -> int:
+        """Store a ``model evaluate`` run; its id."""
+        ...
 
     def versions(self) -> list[ModelVersionInfo]: ...
 

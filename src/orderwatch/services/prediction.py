@@ -1,7 +1,7 @@
 """Scoring open orders with the active delay model, and the ``predicted_late`` flags (D2).
 
     active model ──▶ predictions of every open order (batch, on a schedule) ──▶ predictions table
-                 └─▶ the orders ingestion queued with new events (``rescore_pending``)  │
+                 └─▶ the orders ingestion queued with new events or milestones          │
     p_late ≥ threshold ──▶ flag ``predicted_late`` raised once (outbox ``risk.flag_raised``)
     p_late < threshold - hysteresis, or the order closed ──▶ flag cleared
 
@@ -23,10 +23,12 @@ from orderwatch.domain.risk_flags import RiskFlagKind
 from orderwatch.services.detectors import RAISED_TOPIC, plan_flags
 from orderwatch.services.ports import (
     Clock,
+    ModelEvaluation,
     ModelUnitOfWork,
     ModelVersionInfo,
     OrderPrediction,
     OutboxMessage,
+    PredictionBatch,
     PredictionUnitOfWork,
     RescoreMark,
     RiskModel,
@@ -103,18 +105,20 @@ def apply_predictions(
     flags of the ``covered`` orders it left out (they closed). ``consumed`` re-score marks are
     cleared in the same transaction. Returns (raised, updated, cleared).
     """
+    batch = PredictionBatch.of(predictions)
     with uow:
         store = uow.risk_flags
-        uow.predictions.save_predictions(predictions, now=now)
-        scored = {p.order_id for p in predictions}
+        uow.predictions.save_predictions(batch, now=now)
+        scored = set(batch.order_ids)
         open_flags = store.open_flags([KIND])
         if not complete:
             in_scope = scored | set(covered)
             open_flags = [flag for flag in open_flags if flag.order_id in in_scope]
         flagged = {flag.order_id for flag in open_flags}
+        # Only orders at or near the threshold can raise or keep a flag: read just those.
         findings = [
             finding
-            for p in predictions
+            for p in batch.at_least(threshold - HYSTERESIS)
             if p.p_late >= threshold or (p.order_id in flagged and p.p_late >= threshold - HYSTERESIS)
             if (finding := _finding(p, threshold=threshold)) is not None
         ]
@@ -155,7 +159,7 @@ def score_open_orders(
 
 def rescore_orders(
     uow: PredictionUnitOfWork, model: RiskModel, order_ids: Sequence[int], clock: Clock, *, threshold: float
-) -> list[OrderPrediction]:
+) -> PredictionBatch:
     """Re-score ``order_ids`` after new events and update their predictions and flags."""
     now = clock.now()
     predictions = model.score_orders(order_ids, now=now, explain_above=threshold - HYSTERESIS)
@@ -166,11 +170,13 @@ def rescore_orders(
 def rescore_pending(
     uow: PredictionUnitOfWork, model: RiskModel, clock: Clock, *, threshold: float, limit: int = 2_000
 ) -> ScoringRun:
-    """Re-score the orders whose shipments got new tracking events since their last score (D2).
+    """Re-score the orders with news since their last score (D2): tracking events or milestones.
 
-    Ingestion marks the shipments in the transaction that stores the events
-    (``shipments.rescore_pending``); this reads up to ``limit`` marks, re-scores exactly those
-    orders (closed ones lose their flag) and clears the marks that saw no newer event.
+    Ingestion marks the shipments in the transaction that stores their events, and the order
+    itself in the one that records a milestone (approval, cancellation ...: Olist-style news
+    that comes with no parcel scan, for orders that may have no shipment yet); this reads up to
+    ``limit`` marks, re-scores exactly those orders (closed ones lose their flag) and clears the
+    marks that saw no newer news.
     """
     now = clock.now()
     marks = _pending(uow, limit)
@@ -198,6 +204,23 @@ def register_model(
         if activate:
             uow.models.activate(info.version, now=now)
         uow.commit()
+
+
+def version_blob(uow: ModelUnitOfWork, version: str) -> bytes:
+    """The serialized model of ``version``; ``NotFound`` when it was never stored."""
+    with uow:
+        blob = uow.models.blob(version)
+    if blob is None:
+        raise NotFound("model version", version)
+    return blob
+
+
+def record_evaluation(uow: ModelUnitOfWork, evaluation: ModelEvaluation) -> int:
+    """Store a ``model evaluate`` run (shown on ``/models/<version>``, or on ``/models``); its id."""
+    with uow:
+        evaluation_id = uow.models.add_evaluation(evaluation)
+        uow.commit()
+    return evaluation_id
 
 
 def activate_model(uow: ModelUnitOfWork, version: str, clock: Clock) -> None:

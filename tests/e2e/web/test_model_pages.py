@@ -18,8 +18,8 @@ from orderwatch.adapters.ml.dataset import from_days
 from orderwatch.adapters.ml.model import DelayModel, train
 from orderwatch.adapters.ml.scorer import dumps
 from orderwatch.bootstrap import App
-from orderwatch.services.ports import ModelVersionInfo
-from orderwatch.services.prediction import list_models, register_model
+from orderwatch.services.ports import ModelEvaluation, ModelVersionInfo
+from orderwatch.services.prediction import list_models, record_evaluation, register_model
 from tests.e2e.web.conftest import csrf_of
 from tests.ml_frames import BASE, synthetic_history
 
@@ -135,3 +135,34 @@ def test_model_pages_in_chinese(stored: dict[str, Any], signed_in: Callable[...,
     detail = client.get("/models/20180728-new11111").text
     assert "校准" in detail
     assert "按月份" in detail
+
+
+def _run(app: App, version: str | None, result: dict[str, Any]) -> int:
+    now = app.clock.now()
+    start, end = from_days(CUTOFF), from_days(CUTOFF + 60)
+    run = ModelEvaluation(version, start, start, end, "none" if version else "monthly", result, now)
+    return record_evaluation(app.uow(), run)
+
+
+def test_stored_evaluate_runs_show_on_their_versions_page_and_the_others_on_the_list(
+    app: App, stored: dict[str, Any], signed_in: Callable[..., TestClient]
+) -> None:
+    # The figures a `model evaluate` run prints have the same shape as the held-out ones.
+    older = _run(app, "20180728-new11111", stored | {"n_test": 111})
+    newer = _run(app, "20180728-new11111", stored | {"n_test": 222})
+    unlinked = _run(app, None, stored | {"n_test": 333})
+    client = signed_in("cs_agent")
+
+    detail = client.get("/models/20180728-new11111").text
+    listing = client.get("/models").text
+    other = client.get("/models/20170101-old00000").text
+
+    runs = detail.split('id="evaluation-runs"')[1].split("</table>")[0]
+    assert re.findall(r'data-run="(\d+)"', runs) == [str(newer), str(older)]  # newest first
+    orders = re.findall(r'data-label="Orders">([\d,]+)<', runs)
+    assert orders == ["222", "111"]
+    assert _number(stored["late_auc_at_purchase"], 3) in runs
+    months = re.findall(r'<tr data-key="(\d{4}-\d{2})">', detail.split('id="run-by-month"')[1])
+    assert months[: len(stored["by_month"])] == [m["month"] for m in stored["by_month"]]
+    assert re.findall(r'data-run="(\d+)"', listing) == [str(unlinked)]
+    assert "evaluation-runs" not in other

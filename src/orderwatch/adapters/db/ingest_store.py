@@ -255,7 +255,9 @@ class SqlIngestStore:
                 build=lambda value, column=column: (
                     update(orders)  # type: ignore[misc]
                     .where(orders.c.id == value("b_id"))
-                    .values({column: value("b_at")})
+                    # A milestone queues the order for the delay model's re-score (D2), in the
+                    # UPDATE that runs anyway: it may close the order (canceled, unavailable).
+                    .values({column: value("b_at"), "rescore_marks": orders.c.rescore_marks + 1})
                 ),
             )
 

@@ -153,6 +153,15 @@ class ZipLocationRow(Base):
 
 class OrderRow(Base):
     __tablename__ = "orders"
+    __table_args__ = (
+        # Only the few orders waiting for a re-score after a milestone are in it (D2).
+        Index(
+            "ix_orders_rescore",
+            "id",
+            sqlite_where=text("rescore_marks > 0"),
+            postgresql_where=text("rescore_marks > 0"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -175,6 +184,10 @@ class OrderRow(Base):
     source: Mapped[str] = mapped_column(String(32), default="api")
     # A free reshipment is a new order pointing at the one it replaces (issue 5, U6).
     reshipment_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    # Milestones recorded since the delay model last re-scored the order (approval, cancellation
+    # ...: events that are no parcel scan, so no shipment is marked); cleared by the re-score
+    # job only if no milestone came in meanwhile (D2, services/prediction.py).
+    rescore_marks: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(Ts)
     updated_at: Mapped[datetime] = mapped_column(Ts)
 
@@ -386,6 +399,24 @@ class ModelVersionRow(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(Ts)
     activated_at: Mapped[datetime | None] = mapped_column(Ts)
+
+
+class ModelEvaluationRow(Base):
+    """A stored ``orderwatch model evaluate`` run (D2): its options and its JSON result.
+
+    ``model_version`` is the stored version it scored (``--version``); a run that trained its
+    own models from ``train_until`` (the issue's time split) has none and belongs to no version.
+    """
+
+    __tablename__ = "model_evaluations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    model_version: Mapped[str | None] = mapped_column(String(40), index=True)
+    train_until: Mapped[datetime] = mapped_column(Ts)
+    test_from: Mapped[datetime] = mapped_column(Ts)
+    test_until: Mapped[datetime] = mapped_column(Ts)
+    retrain: Mapped[str] = mapped_column(String(16))
+    result: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Ts, index=True)
 
 
 class PredictionRow(Base):

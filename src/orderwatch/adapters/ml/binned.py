@@ -13,13 +13,31 @@ edge), missing values take the same branch, and the trees are summed in the same
 scikit-learn's own loop (``tests/unit/test_forest.py`` checks both estimators for equality).
 Estimators with native categorical splits or fitted on a DataFrame (versions stored before
 the switch to numeric region codes) keep scikit-learn's ``predict``.
+
+Many rows are split into one block per core, binned and walked on a thread each: scikit-learn's
+binning and tree walk release the GIL, and each row's trees are summed in the same order
+whatever block it is in, so the blocks give the same numbers as one pass. Python threads, not
+more OpenMP threads: on a loaded machine OpenMP's threads spin waiting for each other
+(``threads.py``), Python threads simply share the cores.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 import numpy as np
+
+# One block per core, up to 4; below MIN_BLOCK_ROWS rows a block costs more to hand over than it saves.
+WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+MIN_BLOCK_ROWS = 5_000
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="orderwatch-trees")
 
 
 def predict_binned(estimator: Any, rows: np.ndarray) -> np.ndarray | None:
@@ -29,6 +47,14 @@ def predict_binned(estimator: Any, rows: np.ndarray) -> np.ndarray | None:
     """
     if not _applies(estimator) or rows.ndim != 2:
         return None
+    blocks = min(WORKERS, rows.shape[0] // MIN_BLOCK_ROWS)
+    if blocks < 2:
+        return _predict_block(estimator, rows)
+    parts = list(_pool().map(lambda block: _predict_block(estimator, block), np.array_split(rows, blocks)))
+    return np.concatenate(parts)
+
+
+def _predict_block(estimator: Any, rows: np.ndarray) -> np.ndarray:
     mapper = estimator._bin_mapper
     # The binning walks feature by feature: Fortran order. The trees walk row by row: C order.
     binned = np.ascontiguousarray(mapper.transform(np.asfortranarray(rows, dtype=float)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -49,20 +49,35 @@ def evaluate(
     retrain: str = "monthly",
     fast: bool = False,
     progress: Callable[[str], None] = lambda _: None,
+    model: DelayModel | None = None,
 ) -> dict[str, Any]:
-    """The evaluation JSON (keys listed in issue 4) for a time split of ``frame``."""
+    """The evaluation JSON (keys listed in issue 4) for a time split of ``frame``.
+
+    With ``model`` (a stored version), that model scores every test month as it is: nothing
+    is trained, and the test period must start after the version's cut-off (``train_until``
+    is then the version's), so no test order was known to it.
+    """
+    if model is not None:
+        if to_days(test_from) < model.trained_until:
+            raise ValueError(
+                f"test-from: {test_from:%Y-%m-%d} is before the version's cut-off "
+                f"{from_days(model.trained_until).astimezone(test_from.tzinfo):%Y-%m-%d}; "
+                "its test orders would not be unseen"
+            )
+        train_until, retrain = test_from, "none"
     if not train_until <= test_from < test_until:
         raise ValueError("dates: need train-until <= test-from < test-until")
     if retrain not in {"monthly", "none"}:
         raise ValueError(f"retrain: {retrain!r} is not one of monthly, none")
+    given = model is not None
     started = time.perf_counter()
+    zone = test_from.tzinfo or UTC  # the shop's zone: the months here and in the stored evaluation
     months = month_starts(test_from, test_until)
     tests = _test_rows(frame, to_days(test_from), to_days(test_until))
     scored: list[pd.DataFrame] = []
-    model: DelayModel | None = None
-    first_train = 0
+    first_train = model.n_train if model is not None else 0
     for index, (label, month_from, month_until) in enumerate(months):
-        if model is None or retrain == "monthly":
+        if model is None or (retrain == "monthly" and not given):
             cutoff = max(to_days(train_until), month_from) if retrain == "monthly" else to_days(train_until)
             progress(f"training on deliveries known before {from_days(cutoff):%Y-%m-%d}")
             model = train(
@@ -71,6 +86,7 @@ def evaluate(
                 promise_quantile=promise_quantile,
                 fast=fast,
                 vocabulary=None if model is None else model.vocabulary,
+                zone=zone,
             )
             first_train = first_train or model.n_train
         part = tests[(tests["purchased"] >= month_from) & (tests["purchased"] < month_until)]

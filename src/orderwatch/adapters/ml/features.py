@@ -22,7 +22,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from orderwatch.adapters.ml.asof import EventStream, codes, mean_or_nan, shrunk_mean
+from orderwatch.adapters.ml.asof import EventStream, codes, mean_or_nan, query_order, shrunk_mean
 
 PRIOR_WEIGHT = 10.0  # pseudo-orders pulling a thin seller/lane history toward the network mean
 RECENT_DAYS = 14.0
@@ -141,7 +141,10 @@ def _base(frame: pd.DataFrame, vocabulary: Vocabulary) -> dict[str, np.ndarray]:
         else np.full(len(frame), -1)
     )
     lane = np.where((customer_region >= 0) & (seller_region >= 0), seller_region * 1000 + customer_region, -1)
-    zip3 = pd.to_numeric(frame["customer_zip"].astype(str).str[:3], errors="coerce").fillna(-1).to_numpy()
+    # The prefix of each distinct zip once (~15,000 for 100,000 orders), then spread to the rows.
+    positions, zips = pd.factorize(frame["customer_zip"].to_numpy(dtype=object))
+    prefixes = pd.to_numeric(pd.Series(zips, dtype=object).astype(str).str[:3], errors="coerce")
+    zip3 = np.append(prefixes.fillna(-1).to_numpy(dtype=float), -1.0)[positions]
     return {
         "seller": seller,
         "customer_region": customer_region,
@@ -252,20 +255,22 @@ def _weekday(days: np.ndarray) -> np.ndarray:
 def _history(f: dict[str, np.ndarray], at: np.ndarray, h: History) -> dict[str, np.ndarray]:
     day = np.floor(at)  # the network state is read at the start of the prediction's day
     zero = np.zeros(at.size, dtype=np.int64)
+    # Each key column's query order once (it only speeds up the searches; ``asof.query_order``).
+    by_seller, by_region = query_order(f["seller"]), query_order(f["customer_region"])
     net = h.network.before(zero, at)
     net_recent = h.network.window(zero, day, RECENT_DAYS)
     prior_days = mean_or_nan(net["days"], net["count"])
     prior_late = mean_or_nan(net["late"], net["count"])
     prior_transit = mean_or_nan(net["transit"], net["has_transit"])
-    seller = h.delivered.before(f["seller"], at)
+    seller = h.delivered.before(f["seller"], at, order=by_seller)
     lane = h.lane.before(f["lane"], at)
     lane_recent = h.lane.window(f["lane"], day, RECENT_DAYS)
     area = h.area.before(f["zip3"], at)
-    handoffs = h.handoffs.before(f["seller"], at)
-    flow = h.seller_flow.before(f["seller"], at)
+    handoffs = h.handoffs.before(f["seller"], at, order=by_seller)
+    flow = h.seller_flow.before(f["seller"], at, order=by_seller)
     cohort = h.cohorts.window(f["customer_region"], day, RECENT_DAYS)
     cohort_all = h.network_cohorts.window(zero, day, RECENT_DAYS)
-    inflight = h.region_flow.before(f["customer_region"], day)
+    inflight = h.region_flow.before(f["customer_region"], day, order=by_region)
     return {
         "seller_orders": seller["count"],
         "seller_days": shrunk_mean(seller["days"], seller["count"], prior_days, PRIOR_WEIGHT),

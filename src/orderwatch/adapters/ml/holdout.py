@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,12 @@ def _cross_fitted_days(held: HeldOut, quantile: float) -> np.ndarray:
     return np.maximum(np.expm1(held.log_days + shift), 0.0)
 
 
+def local_months(days: np.ndarray, zone: tzinfo) -> np.ndarray:
+    """The shop-local month ("YYYY-MM") of each moment given in float days since the epoch."""
+    stamps = pd.to_datetime(days * 86_400.0, unit="s", utc=True).tz_convert(zone)
+    return np.asarray(stamps.strftime("%Y-%m"), dtype=object)
+
+
 def _iso(days: float) -> str:
     return (EPOCH + timedelta(days=days)).isoformat()
 
@@ -69,11 +75,14 @@ def holdout_evaluation(
     until: float,
     slice_days: tuple[float, float],
     quantile: float,
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
     """The stored evaluation of a version: ``metrics.report`` over its held-out slice.
 
     ``rows`` are the training rows (the history frame's delivered orders known at ``until``);
-    the slice is the orders bought ``slice_days`` (from, to) days before ``until``.
+    the slice is the orders bought ``slice_days`` (from, to) days before ``until``. Months are
+    the shop's (``zone``), as in ``model evaluate``: an order bought on the evening of the last
+    day of a month in São Paulo counts in that month, not in the next UTC one.
     """
     purchase = held_out[Stage.purchase]
     header: dict[str, Any] = {
@@ -83,6 +92,7 @@ def holdout_evaluation(
         "promise_quantile": quantile,
         "n_test": int(purchase.log_days.size),
         "in_sample": purchase.in_sample,
+        "timezone": str(zone),
     }
     if purchase.in_sample or purchase.index is None:
         return header  # no slice the estimators had not seen: nothing honest to show
@@ -101,7 +111,7 @@ def holdout_evaluation(
             "p50_handoff": np.nan,
             "p90_handoff": np.nan,
             "lane": lane_labels(part).to_numpy(),
-            "month": pd.to_datetime(purchased * 86_400.0, unit="s", utc=True).strftime("%Y-%m"),
+            "month": local_months(purchased, zone),
         },
         index=purchase.index,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 
 import numpy as np
@@ -364,8 +365,12 @@ def train(
     promise_quantile: float,
     fast: bool = False,
     vocabulary: Vocabulary | None = None,
+    zone: tzinfo = UTC,
 ) -> DelayModel:
-    """Fit both stages on the outcomes known before ``until`` (float days since the epoch)."""
+    """Fit both stages on the outcomes known before ``until`` (float days since the epoch).
+
+    ``zone`` is the shop's time zone: the stored evaluation's months are its months.
+    """
     started = time.perf_counter()
     vocabulary = vocabulary or Vocabulary.from_history(frame[frame["purchased"] < until])
     history = History.build(frame, vocabulary)
@@ -401,7 +406,7 @@ def train(
         n_train=len(rows),
     )
     model.metrics["evaluation"] = holdout_evaluation(
-        rows, held_out, until=until, slice_days=CALIBRATION_DAYS, quantile=promise_quantile
+        rows, held_out, until=until, slice_days=CALIBRATION_DAYS, quantile=promise_quantile, zone=zone
     )
     model.train_seconds = time.perf_counter() - started
     return model

@@ -29,7 +29,7 @@ from orderwatch.adapters.ml.threads import limited
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.orders import OPEN_ORDER_STATUSES
 from orderwatch.domain.risk import PredictionStage, check_quantile
-from orderwatch.services.ports import ModelUnitOfWork, OrderPrediction
+from orderwatch.services.ports import ModelUnitOfWork, PredictionBatch
 
 OPEN = sorted(status.value for status in OPEN_ORDER_STATUSES)
 OPEN_SET = frozenset(OPEN)
@@ -102,14 +102,14 @@ class DelayScorer:
             cached = self._context = _Context(at, frame, History.build(frame, self.model.vocabulary))
         return cached
 
-    def score_open_orders(self, *, now: datetime, explain_above: float) -> list[OrderPrediction]:
+    def score_open_orders(self, *, now: datetime, explain_above: float) -> PredictionBatch:
         context = self.context(now, fresh=True)
         frame = context.frame
         return self.score_frame(frame[frame["status"].isin(OPEN)], now, context.history, explain_above)
 
     def score_orders(
         self, order_ids: Sequence[int], *, now: datetime, explain_above: float = 0.0
-    ) -> list[OrderPrediction]:
+    ) -> PredictionBatch:
         """Re-score a few orders after new events, from the history kept in memory.
 
         What an event changes (status, hand-off, delivery, cancellation) is read again from
@@ -140,25 +140,27 @@ class DelayScorer:
 
     def score_frame(
         self, rows: pd.DataFrame, now: datetime, history: History, explain_above: float
-    ) -> list[OrderPrediction]:
+    ) -> PredictionBatch:
         """Predictions for ``rows`` (open orders) as of ``now``."""
         f = _with_keys(rows, columns(rows, self.model.vocabulary))
         return self._score_columns(f, to_days(now), history, explain_above)
 
     def _score_columns(
         self, f: dict[str, np.ndarray], at: float, history: History, explain_above: float
-    ) -> list[OrderPrediction]:
+    ) -> PredictionBatch:
         handed = f["handed"]
         with_carrier = ~np.isnan(handed) & (handed <= at)
-        predictions: list[OrderPrediction] = []
+        predictions: list[PredictionBatch] = []
         for stage, mask in ((Stage.purchase, ~with_carrier), (Stage.handoff, with_carrier)):
             if not mask.any():
                 continue
             part = f if mask.all() else take(f, np.flatnonzero(mask))
             origin = part["purchased" if stage is Stage.purchase else "handed"]
             matrix = self.model.matrix(part, np.full(origin.size, at), stage, history)
-            predictions.extend(self._predictions(part, matrix, stage, origin, at, explain_above))
-        return predictions
+            predictions.append(self._predictions(part, matrix, stage, origin, at, explain_above))
+        if len(predictions) == 1:
+            return predictions[0]
+        return PredictionBatch.join(predictions, model_version=self._version)
 
     def _predictions(
         self,
@@ -168,7 +170,7 @@ class DelayScorer:
         origin: np.ndarray,
         at: float,
         explain_above: float,
-    ) -> list[OrderPrediction]:
+    ) -> PredictionBatch:
         scores = self.model.score(matrix, stage, origin)
         p_late = np.where(part["promised"] < at, 1.0, scores.p_late)  # the promise has passed already
         p50 = np.maximum(scores.p50, at)
@@ -179,22 +181,18 @@ class DelayScorer:
         reasons: dict[int, list[str]] = {}
         if explain.size:
             reasons = dict(zip(explain.tolist(), self.model.reasons(matrix[explain], stage), strict=True))
-        labels = self._stage_labels(stage, origin, at)
-        version = self._version
-        # Whole columns to Python values at once: per-value conversions were a third of a batch.
-        rows = zip(
+        # Whole columns to Python values at once, and no object per order (``PredictionBatch``):
+        # per-value conversions were a third of a batch, the objects a fifth.
+        return PredictionBatch(
             part["id"].tolist(),
             part["ref"].tolist(),
-            labels,
+            self._stage_labels(stage, origin, at),
             p_late.tolist(),
             _moments(p50),
             _moments(p90),
-            strict=True,
+            {i: tuple(why) for i, why in reasons.items() if why},
+            self._version,
         )
-        return [
-            OrderPrediction(order_id, ref, label, risk, eta_p50, eta_p90, tuple(reasons.get(i, ())), version)
-            for i, (order_id, ref, label, risk, eta_p50, eta_p90) in enumerate(rows)
-        ]
 
     def promise_days(
         self, order_ref: str, *, quantile: float, now: datetime | None = None
@@ -221,7 +219,10 @@ class DelayScorer:
         if stage is Stage.purchase:
             return [PredictionStage.purchase.value] * origin.size
         moving = at - origin >= IN_TRANSIT_AFTER_DAYS
-        return [PredictionStage.in_transit.value if m else PredictionStage.handoff.value for m in moving]
+        labels: list[str] = np.where(
+            moving, PredictionStage.in_transit.value, PredictionStage.handoff.value
+        ).tolist()
+        return labels
 
 
 def _moments(days: np.ndarray) -> list[datetime]:

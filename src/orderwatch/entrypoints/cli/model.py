@@ -18,13 +18,20 @@ from orderwatch.adapters.clock import SimulatedClock
 from orderwatch.adapters.ml.dataset import from_days, load_orders, to_days
 from orderwatch.adapters.ml.evaluation import evaluate
 from orderwatch.adapters.ml.model import train
-from orderwatch.adapters.ml.scorer import DelayScorer, active_scorer, dumps
+from orderwatch.adapters.ml.scorer import DelayScorer, active_scorer, dumps, loads
 from orderwatch.bootstrap import App
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.risk import recommended_promise
 from orderwatch.entrypoints.cli.common import console, fail, make_app, print_json
-from orderwatch.services.ports import Clock, ModelVersionInfo
-from orderwatch.services.prediction import activate_model, list_models, register_model, score_open_orders
+from orderwatch.services.ports import Clock, ModelEvaluation, ModelVersionInfo
+from orderwatch.services.prediction import (
+    activate_model,
+    list_models,
+    record_evaluation,
+    register_model,
+    score_open_orders,
+    version_blob,
+)
 
 app = typer.Typer(help="The delay model: train, evaluate, list, activate, score.", no_args_is_help=True)
 
@@ -65,10 +72,15 @@ def train_command(
     """Train both stages on the outcomes known before ``--until`` and store the version."""
     application = make_app(database_url)
     settings = application.settings
-    cutoff = _day(until, "--until", ZoneInfo(settings.shop_timezone))
+    zone = ZoneInfo(settings.shop_timezone)
+    cutoff = _day(until, "--until", zone)
     try:
         model = train(
-            _frame(application), until=to_days(cutoff), promise_quantile=settings.promise_quantile, fast=fast
+            _frame(application),
+            until=to_days(cutoff),
+            promise_quantile=settings.promise_quantile,
+            fast=fast,
+            zone=zone,
         )
     except ValueError as error:
         fail(str(error))
@@ -99,39 +111,71 @@ def train_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    train_until: Annotated[
-        str, typer.Option("--train-until", help="First model learns from before this day")
-    ],
     test_from: Annotated[str, typer.Option("--test-from", help="First purchase day tested")],
     test_until: Annotated[
         str, typer.Option("--test-until", help="Purchase day the test stops at (exclusive)")
     ],
+    train_until: Annotated[
+        str | None,
+        typer.Option("--train-until", help="First model learns from before this day (not with --version)"),
+    ] = None,
     retrain: Annotated[
         str, typer.Option("--retrain", help="monthly (as the live system) or none")
     ] = "monthly",
     quantile: Annotated[
         float | None, typer.Option("--promise-quantile", help="Overrides the setting")
     ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="Score with this stored version as it is (no training)"),
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Keep the run (shown on /models pages)")
+    ] = True,
     fast: Annotated[bool, typer.Option("--fast", help="Fewer boosting rounds")] = False,
     as_json: AsJson = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Time-split evaluation: AUC, MAE, P90 coverage and the promise policy, overall and by month."""
+    """Time-split evaluation: AUC, MAE, P90 coverage and the promise policy, overall and by month.
+
+    The run is stored (``--no-store``: not): with ``--version`` on ``/models/VERSION``, else on
+    ``/models``.
+    """
     application = make_app(database_url)
     zone = ZoneInfo(application.settings.shop_timezone)
+    if (version is None) == (train_until is None):
+        fail("--train-until: give it, or --version (a stored version's own cut-off), not both")
+    model = None
+    if version is not None:
+        try:
+            model = loads(version_blob(application.uow(), version))
+        except NotFound as error:
+            fail(f"--version: {error}")
+    first = _day(test_from, "--test-from", zone)
+    until = _day(test_until, "--test-until", zone)
+    cutoff = _day(train_until, "--train-until", zone) if train_until is not None else first
     try:
         result = evaluate(
             _frame(application),
-            train_until=_day(train_until, "--train-until", zone),
-            test_from=_day(test_from, "--test-from", zone),
-            test_until=_day(test_until, "--test-until", zone),
+            train_until=cutoff,
+            test_from=first,
+            test_until=until,
             promise_quantile=quantile if quantile is not None else application.settings.promise_quantile,
             retrain=retrain,
             fast=fast,
             progress=_progress(as_json),
+            model=model,
         )
     except ValueError as error:
         fail(str(error))
+    if model is not None:
+        result["version"] = version
+        cutoff = from_days(model.trained_until)
+    if store:
+        run = ModelEvaluation(
+            version, cutoff, first, until, str(result["retrain"]), result, datetime.now(UTC)
+        )
+        result["evaluation_id"] = record_evaluation(application.uow(), run)
     print_json(result) if as_json else console.print_json(data=result)
 
 

@@ -1,8 +1,10 @@
 """The delay model's evaluation pages ``/models`` and ``/models/<version>`` (D2, D10).
 
 Every figure comes from the evaluation stored with the version at train time
-(``model_versions.metrics["evaluation"]``: its time-held-out slice, ``adapters/ml/holdout.py``);
-nothing is recomputed on page load. The calibration plot is drawn by Chart.js from the page's
+(``model_versions.metrics["evaluation"]``: its time-held-out slice, ``adapters/ml/holdout.py``)
+or from stored ``orderwatch model evaluate`` runs (``model_evaluations``: a version's own runs on
+its page, the runs that trained their own models on ``/models``); nothing is recomputed on page
+load. The calibration plot is drawn by Chart.js from the page's
 JSON block (``static/models.js``), with the same figures in a table for screen readers and
 no-JS. Anyone with ``reports:read`` may look; only ``models:manage`` (admin) may switch the
 active version.
@@ -18,7 +20,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from orderwatch.adapters.db.models_store import model_versions
+from orderwatch.adapters.db.models_store import model_evaluations, model_versions
 from orderwatch.adapters.db.users import UserRecord
 from orderwatch.domain.errors import NotFound
 from orderwatch.domain.roles import Permission
@@ -81,6 +83,7 @@ def model_list(request: Request, session: ReadSessionDep, user: Reader) -> Respo
     versions = model_versions(session)
     context = {
         "versions": [(info, evaluation_of(info)) for info in versions],
+        "runs": model_evaluations(session, version=None),
         "can_activate": Permission.models_manage in permissions_of(user),
     }
     return render(request, "models/list.html", context)
@@ -97,6 +100,7 @@ def model_page(request: Request, session: ReadSessionDep, user: Reader, version:
         "info": info,
         "evaluation": evaluation,
         "calibration": evaluation["calibration"],
+        "runs": model_evaluations(session, version=info.version),
         "can_activate": Permission.models_manage in permissions_of(user),
     }
     return render(request, "models/detail.html", context)

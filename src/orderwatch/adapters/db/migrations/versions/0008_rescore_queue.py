@@ -17,20 +17,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("shipments", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("rescore_pending", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.create_index(
-            "ix_shipments_rescore",
-            ["id"],
-            unique=False,
-            sqlite_where=sa.text("rescore_pending"),
-            postgresql_where=sa.text("rescore_pending"),
-        )
+    # Not batch mode: on SQLite it copies shipments and drops the old table, and with foreign
+    # keys on that DROP first deletes every row, cascading into tracking_events (see 0010).
+    op.add_column(
+        "shipments", sa.Column("rescore_pending", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.create_index(
+        "ix_shipments_rescore",
+        "shipments",
+        ["id"],
+        unique=False,
+        sqlite_where=sa.text("rescore_pending"),
+        postgresql_where=sa.text("rescore_pending"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("shipments", schema=None) as batch_op:
-        batch_op.drop_index("ix_shipments_rescore")
-        batch_op.drop_column("rescore_pending")
+    op.drop_index("ix_shipments_rescore", table_name="shipments")
+    op.execute("ALTER TABLE shipments DROP COLUMN rescore_pending")  # in place on SQLite ≥ 3.35
