@@ -75,11 +75,15 @@ class SqlOutbox:
         ]
 
     def mark_sent(self, ids: Sequence[int], *, now: datetime) -> None:
-        for clause in matching(self.session, OutboxRow.id, ids):
-            self.session.execute(
-                update(OutboxRow)
+        # A Core UPDATE on the session's connection: the ORM form would first try to find the
+        # matched rows among loaded objects (none are; claims read columns).
+        table = table_of(OutboxRow)
+        connection = self.session.connection()
+        for clause in matching(self.session, table.c.id, ids):
+            connection.execute(
+                update(table)
                 .where(clause)
-                .values(status="sent", sent_at=now, attempts=OutboxRow.attempts + 1, last_error=None)
+                .values(status="sent", sent_at=now, attempts=table.c.attempts + 1, last_error=None)
             )
 
     def mark_failed(self, message_id: int, *, error: str, retry_at: datetime | None, now: datetime) -> None:
