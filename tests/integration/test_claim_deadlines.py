@@ -89,6 +89,23 @@ def test_carrier_master_data_sets_the_claim_deadlines(app: App, clock: Simulated
     assert (row.file_by, row.answer_due_at) == (claim.file_by, filed.answer_due_at)
 
 
+def test_naming_a_carrier_again_without_deadlines_keeps_them(app: App, clock: SimulatedClock) -> None:
+    # e.g. the demo or a shop's carrier list that only renames: the deadlines set earlier stay.
+    import_carriers(
+        app.uow(), [CarrierDetails("correios", "Correios", claim_file_days=10, claim_answer_days=20)],
+        clock=clock, source="test",
+    )
+    import_carriers(
+        app.uow(),
+        [CarrierDetails("correios", "Correios SA"), CarrierDetails("jadlog", "Jadlog", claim_answer_days=5)],
+        clock=clock,
+        source="test",
+    )
+
+    rows = {r.code: (r.name, r.claim_file_days, r.claim_answer_days) for r in _rows(app, CarrierRow)}
+    assert rows == {"correios": ("Correios SA", 10, 20), "jadlog": ("Jadlog", 30, 5)}
+
+
 def test_a_carrier_never_named_in_master_data_gets_the_default_30_days(
     app: App, clock: SimulatedClock
 ) -> None:

@@ -36,6 +36,7 @@ def escalate_overdue_claims(
     now = clock.now()
     outcome: Counter[str] = Counter()
     while True:
+        escalated = 0
         with uow_factory() as uow:
             claims = uow.remedies.overdue_claims(now=now, limit=config.batch)
             for claim in claims:
@@ -54,6 +55,8 @@ def escalate_overdue_claims(
                 event = IncidentEvent("claim_overdue", incident.ref, now, ESCALATION_ACTOR, detail=detail)
                 record(uow, incident, [event], config=config, now=now)
                 outcome[deadline.value] += 1
+                escalated += 1
             uow.commit()
-        if len(claims) < config.batch:
+        # A full batch of which nothing could be escalated would come back unchanged: stop.
+        if len(claims) < config.batch or not escalated:
             return outcome

@@ -66,7 +66,11 @@ def check_carrier(carrier: CarrierDetails) -> None:
             raise ValidationFailed("tracking_url_template", "must be an http(s) URL", template)
         if "{tracking_number}" not in template:
             raise ValidationFailed("tracking_url_template", "must contain {tracking_number}", template)
-    ClaimWindows(carrier.claim_file_days, carrier.claim_answer_days)  # raises naming the field
+    defaults = ClaimWindows()
+    ClaimWindows(  # raises naming the field; None keeps what is stored, checked as the default
+        defaults.file_days if carrier.claim_file_days is None else carrier.claim_file_days,
+        defaults.answer_days if carrier.claim_answer_days is None else carrier.claim_answer_days,
+    )
 
 
 def check_product(product: ProductDetails) -> None:

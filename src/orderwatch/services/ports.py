@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, Protocol, Self, overload
 
 from orderwatch.domain.causes import Cause
-from orderwatch.domain.claims import DEFAULT_ANSWER_DAYS, DEFAULT_FILE_DAYS
 from orderwatch.domain.commands import (
     CustomerData,
     RecordFeedback,
@@ -235,8 +234,11 @@ class CarrierDetails:
     code: str
     name: str
     tracking_url_template: str | None = None  # with ``{tracking_number}`` where the number goes
-    claim_file_days: int = DEFAULT_FILE_DAYS  # a claim is filed within this many days of the report
-    claim_answer_days: int = DEFAULT_ANSWER_DAYS  # the carrier answers within this many days of filing
+    # A claim is filed within claim_file_days of the report; the carrier answers within
+    # claim_answer_days of filing. None keeps what is stored (a new carrier gets the defaults of
+    # domain/claims.py, 30 and 30 days, from the table's server defaults).
+    claim_file_days: int | None = None
+    claim_answer_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,17 +69,21 @@ class SqlMasterDataStore:
 
     def upsert_carriers(self, carriers: Sequence[CarrierDetails]) -> int:
         latest = {c.code: c for c in carriers}
-        rows = [
-            {
+        # Claim deadlines left out (None) keep what is stored, so rows are grouped by the
+        # columns they carry (one statement shape per group).
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for c in latest.values():
+            row: dict[str, Any] = {
                 "code": c.code,
                 "name": c.name,
                 "tracking_url_template": c.tracking_url_template,
-                "claim_file_days": c.claim_file_days,
-                "claim_answer_days": c.claim_answer_days,
             }
-            for c in latest.values()
-        ]
-        return self._upsert(table_of(CarrierRow), rows, keys=("code",))
+            if c.claim_file_days is not None:
+                row["claim_file_days"] = c.claim_file_days
+            if c.claim_answer_days is not None:
+                row["claim_answer_days"] = c.claim_answer_days
+            groups.setdefault(tuple(row), []).append(row)
+        return sum(self._upsert(table_of(CarrierRow), rows, keys=("code",)) for rows in groups.values())
 
     def upsert_products(self, products: Sequence[ProductDetails]) -> int:
         latest = {p.ref: p for p in products}

@@ -66,7 +66,8 @@ def demo(
     now = datetime.now(UTC).replace(microsecond=0)
     shop = generate(orders=orders, days=days, end=now, seed=seed)
     clock = SimulatedClock(shop.start)
-    application = build_app(build_settings(settings), clock=clock)
+    # Only a database the demo made itself is built without fsync (see build_settings).
+    application = build_app(build_settings(settings) if not database_url else settings, clock=clock)
     carriers = [CarrierDetails(c.code, c.name, c.url) for c in shop.carriers]
     import_carriers(application.uow(), carriers, clock=clock, source=SOURCE)
     report, sink = run_replay(
@@ -114,9 +115,9 @@ def demo(
 
 
 def build_settings(settings: Settings) -> Settings:
-    """The settings the demo builds its shop with: SQLite without fsync.
+    """The settings the demo builds its own fresh database with: SQLite without fsync.
 
-    The demo's database is generated from scratch on every run, so losing it to a power cut
+    That database is generated from scratch on every run, so losing it to a power cut
     costs one more run; syncing it at every WAL checkpoint cost about a third of the build's
     wall time here. The server afterwards opens it with the configured mode.
     """
