@@ -35,6 +35,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, column, func, select
@@ -74,10 +75,22 @@ def insert_many(
         return []
     names = list(rows[0])
     if not is_postgresql(session):
-        return _run(session, finish(sqlite.insert(table)), rows)
+        return _run(session, finish(_base_insert(table, None)), rows)
+    return _run_json(session, finish(_base_insert(table, tuple(names))), names, rows)
+
+
+@lru_cache(maxsize=256)
+def _base_insert(table: Table, names: tuple[str, ...] | None) -> Any:
+    """The dialect INSERT that ``finish`` completes, one per table (and column list on PostgreSQL).
+
+    ``finish`` derives new statements from it (they are generative), and ``.excluded`` is
+    memoized on it: building that alias of the table anew cost about a millisecond per call,
+    in every upsert of every replay window. ``names`` is None for SQLite (rows bound as such).
+    """
+    if names is None:
+        return sqlite.insert(table)
     source = _recordset({name: table.c[name].type for name in names})
-    statement = finish(postgresql.insert(table).from_select(names, select(source)))
-    return _run_json(session, statement, names, rows)
+    return postgresql.insert(table).from_select(list(names), select(source))
 
 
 def update_many(
