@@ -27,7 +27,8 @@ from orderwatch.domain.incident_triggers import AutoOpenPolicy
 from orderwatch.domain.incidents import Action, Incident, IncidentEvent, IncidentSeverity, WaitingOn
 from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, ledger_entries, readings
 from orderwatch.services.incident_ports import IncidentUnitOfWork
-from orderwatch.services.ports import Clock, OutboxMessage
+from orderwatch.services.incident_writes import CaseWrites
+from orderwatch.services.ports import Clock
 
 _TICK = timedelta(seconds=1)
 # Board precedence of clock states (ANCHORS §6: failed > paused > due > fulfilled).
@@ -63,11 +64,16 @@ def record(
     *,
     config: IncidentConfig,
     now: datetime,
+    writes: CaseWrites | None = None,
 ) -> None:
-    """Write ``events`` (timeline + outbox), bring the SLA ledger up to date, save the case."""
+    """Write ``events`` (timeline + outbox), bring the SLA ledger up to date, save the case.
+
+    With ``writes`` (a job run over many cases) the rows are kept there and written by its
+    ``flush`` with those of the other cases, in the same transaction; without, at once.
+    """
     assert incident.id is not None
-    store = uow.incidents
-    new_entries = store.record_ledger(
+    kept = CaseWrites(uow) if writes is None else writes
+    new_entries = kept.new_ledger_entries(
         incident.id, ledger_entries(incident, calendar=config.calendar, now=now), now=now
     )
     # The caller's events, then what they caused, written together (one insert each, in order).
@@ -87,9 +93,11 @@ def record(
             )
         if step is not None:
             follow_ups += _escalation(uow, incident, step.level, step.reason, step.team.value, now=now)
-    _write_events(uow, incident, follow_ups, now=now)
+    kept.add_events(incident, follow_ups, now=now)
     state, next_check = sla_summary(incident, config=config, now=now)
-    store.save(incident, sla_state=state, next_sla_check_at=next_check, now=now)
+    kept.save(incident, sla_state=state, next_sla_check_at=next_check, now=now)
+    if writes is None:
+        kept.flush()
 
 
 def _escalation(
@@ -106,38 +114,6 @@ def _escalation(
         }
         events = [IncidentEvent("escalated", incident.ref, now, "escalation", detail=detail)]
     return events
-
-
-def _write_events(
-    uow: IncidentUnitOfWork, incident: Incident, events: Sequence[IncidentEvent], *, now: datetime
-) -> None:
-    if not events:
-        return
-    assert incident.id is not None
-    ids = uow.incidents.append_timeline(incident.id, events)
-    uow.outbox.enqueue(
-        [
-            OutboxMessage(event.topic, f"incident-timeline:{row_id}", _payload(incident, event))
-            for row_id, event in zip(ids, events, strict=True)
-        ],
-        now=now,
-    )
-
-
-def _payload(incident: Incident, event: IncidentEvent) -> dict[str, Any]:
-    return {
-        "incident": incident.ref,
-        "order_ref": incident.facts.order_ref,
-        "event": event.kind,
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "status": incident.status.value,
-        "severity": incident.severity.value,
-        "cause": incident.cause.value,
-        "from_status": event.from_status.value if event.from_status else None,
-        "to_status": event.to_status.value if event.to_status else None,
-        "detail": {k: v for k, v in event.detail.items()},
-    }
 
 
 def sla_summary(incident: Incident, *, config: IncidentConfig, now: datetime) -> tuple[str, datetime | None]:
@@ -176,7 +152,11 @@ def open_incident(
 
 def next_ref(uow: IncidentUnitOfWork, order_ref: str, order_id: int) -> str:
     """``INC-<order>``, then ``INC-<order>-2`` ...: readable, and unique per order."""
-    count = uow.incidents.count_for_order(order_id)
+    return ref_for(order_ref, uow.incidents.count_for_order(order_id))
+
+
+def ref_for(order_ref: str, count: int) -> str:
+    """The ref of the next case of an order that has had ``count`` cases."""
     return f"INC-{order_ref}" if count == 0 else f"INC-{order_ref}-{count + 1}"
 
 

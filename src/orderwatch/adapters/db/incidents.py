@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due, lock_rows
 from orderwatch.adapters.db.tables import (
     BackupCarrierMarkRow,
@@ -62,8 +63,15 @@ from orderwatch.domain.incidents import (
     WaitingOn,
 )
 from orderwatch.domain.risk_flags import RiskFlag, RiskFlagKind, RiskSeverity
-from orderwatch.domain.sla import LedgerEntry
-from orderwatch.services.incident_ports import FlagCandidate, OrderForIncident, Recipients, TaskRecord
+from orderwatch.domain.sla import LedgerEntry, LedgerKind, SlaMetric
+from orderwatch.services.incident_ports import (
+    CaseState,
+    FlagCandidate,
+    NewCase,
+    OrderForIncident,
+    Recipients,
+    TaskRecord,
+)
 
 ACTIVE = [s.value for s in ACTIVE_STATES]
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -167,18 +175,47 @@ def _save_statement(columns: tuple[str, ...]) -> Update:
     return update(table).where(table.c.id == bindparam("v_id")).values(values)
 
 
+_INCIDENTS = table_of(IncidentRow)
+_INCIDENT_INSERT = insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True)
 _TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
     table_of(IncidentTimelineRow).c.id, sort_by_parameter_order=True
 )
-
-
 _LEDGER = table_of(SlaLedgerRow)
-_LEDGER_OF = select(_LEDGER.c.metric, _LEDGER.c.kind, _LEDGER.c.at).where(
-    _LEDGER.c.incident_id == bindparam("iid")
-)
 # A major incident's row joined to its children; built once (an alias costs milliseconds to build).
 _PARENT = aliased(IncidentRow, name="parent_incident")
 _LEDGER_INSERT = insert(_LEDGER)
+
+
+def _new_row(case: NewCase, now: datetime) -> dict[str, Any]:
+    """The columns of a new case's row."""
+    incident, f = case.incident, case.incident.facts
+    return {
+        "ref": incident.ref,
+        "order_id": case.order_id,
+        "open_order_id": case.order_id if incident.status in ACTIVE_STATES else None,
+        "scope": incident.scope,
+        "parent_id": None,
+        "risk_flag_id": case.risk_flag_id,
+        "source": incident.source.value,
+        "summary": incident.summary,
+        "order_ref": f.order_ref,
+        "customer_name": f.customer_name,
+        "customer_email": f.customer_email,
+        "customer_phone": f.customer_phone,
+        "address": f.address,
+        "region": f.region,
+        "lane": f.lane,
+        "carrier_code": f.carrier_code,
+        "tracking_number": f.tracking_number,
+        "order_value_cents": f.order_value_cents,
+        "reported_at": incident.reported_at,
+        "reported_by": incident.reported_by,
+        "detected_at": incident.detected_at or incident.reported_at,
+        "sla_state": "running",
+        "next_sla_check_at": None,
+        "updated_at": now,
+        **_state_columns(incident),
+    }
 
 
 class SqlIncidentStore:
@@ -307,47 +344,58 @@ class SqlIncidentStore:
     def active_ref_for_order(self, order_id: int) -> str | None:
         return self.session.scalar(select(IncidentRow.ref).where(IncidentRow.open_order_id == order_id))
 
+    def active_refs_for_orders(self, order_ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for clause in matching(self.session, IncidentRow.open_order_id, order_ids):
+            query = select(IncidentRow.open_order_id, IncidentRow.ref).where(clause)
+            found.update(
+                {order_id: ref for order_id, ref in self.session.execute(query) if order_id is not None}
+            )
+        return found
+
     def count_for_order(self, order_id: int) -> int:
         return self.session.scalar(select(func.count()).where(IncidentRow.order_id == order_id)) or 0
+
+    def counts_for_orders(self, order_ids: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for clause in matching(self.session, IncidentRow.order_id, order_ids):
+            query = select(IncidentRow.order_id, func.count()).where(clause).group_by(IncidentRow.order_id)
+            found.update(
+                {order_id: count for order_id, count in self.session.execute(query) if order_id is not None}
+            )
+        return found
 
     def add(
         self, incident: Incident, *, order_id: int | None, risk_flag_id: int | None, now: datetime
     ) -> int:
-        f = incident.facts
-        row = IncidentRow(
-            ref=incident.ref,
-            order_id=order_id,
-            open_order_id=order_id if incident.status in ACTIVE_STATES else None,
-            scope=incident.scope,
-            risk_flag_id=risk_flag_id,
-            source=incident.source.value,
-            summary=incident.summary,
-            order_ref=f.order_ref,
-            customer_name=f.customer_name,
-            customer_email=f.customer_email,
-            customer_phone=f.customer_phone,
-            address=f.address,
-            region=f.region,
-            lane=f.lane,
-            carrier_code=f.carrier_code,
-            tracking_number=f.tracking_number,
-            order_value_cents=f.order_value_cents,
-            reported_at=incident.reported_at,
-            reported_by=incident.reported_by,
-            detected_at=incident.detected_at or incident.reported_at,
-            sla_state="running",
-            updated_at=now,
-            **_state_columns(incident),
-        )
+        (row_id,) = self.add_many([NewCase(incident, order_id, risk_flag_id)], now=now)
+        return row_id
+
+    def add_many(self, cases: Sequence[NewCase], *, now: datetime) -> list[int]:
+        # Core, one statement (executemany with RETURNING): no ORM object, no flush per case.
+        if not cases:
+            return []
         try:
             with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
+                result = self.session.connection().execute(
+                    _INCIDENT_INSERT, [_new_row(c, now) for c in cases]
+                )
+                return list(result.scalars())
         except IntegrityError as error:
-            raise Conflict(
-                f"an active incident already exists for {f.order_ref or incident.scope}"
-            ) from error
-        return row.id
+            raise Conflict(f"an active incident already exists for {self._colliding(cases)}") from error
+
+    def _colliding(self, cases: Sequence[NewCase]) -> str:
+        """The order (or scope) of ``cases`` that already has an active case, for the message."""
+        if len(cases) == 1:
+            return cases[0].incident.facts.order_ref or str(cases[0].incident.scope)
+        active = self.active_refs_for_orders([c.order_id for c in cases if c.order_id is not None])
+        names = [c.incident.facts.order_ref for c in cases if c.order_id in active]
+        names += [
+            str(c.incident.scope)
+            for c in cases
+            if c.incident.scope and self.active_major_ref(c.incident.scope)
+        ]
+        return ", ".join(names) or "one of them (taken by another writer)"
 
     def get(self, ref: str, *, lock: bool = True) -> Incident:
         query = select(IncidentRow).where(IncidentRow.ref == ref)
@@ -363,18 +411,48 @@ class SqlIncidentStore:
         )
         return to_incident(row, parent_ref=parent)
 
+    def get_many(self, refs: Sequence[str], *, lock: bool = True) -> dict[str, Incident]:
+        found: dict[str, Incident] = {}
+        for clause in matching(self.session, IncidentRow.ref, refs):
+            query: Select[Any] = (
+                select(IncidentRow, _PARENT.ref)  # type: ignore[assignment]
+                .outerjoin(_PARENT, _PARENT.id == IncidentRow.parent_id)
+                .where(clause)
+                .order_by(IncidentRow.id)
+            )
+            if lock:
+                query = lock_rows(self.session, query, of=[table_of(IncidentRow)])
+            found.update({r[0].ref: to_incident(r[0], parent_ref=r[1]) for r in self.session.execute(query)})
+        for ref in refs:
+            if ref not in found:
+                raise NotFound("incident", ref)
+        return found
+
     def save(
         self, incident: Incident, *, sla_state: str, next_sla_check_at: datetime | None, now: datetime
     ) -> None:
-        assert incident.id is not None
-        values = _state_columns(incident)
-        values.update(sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
-        params = {f"v_{name}": value for name, value in values.items()}
-        params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
-        self.session.connection().execute(_save_statement(tuple(values)), params)
+        self.save_many([CaseState(incident, sla_state, next_sla_check_at, now)])
 
-    def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
-        rows = [
+    def save_many(self, states: Sequence[CaseState]) -> None:
+        # One executemany per column set (there is one): the driver runs the prepared UPDATE
+        # for every case (pipelined on PostgreSQL) in the order the cases were saved.
+        by_statement: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for state in states:
+            incident = state.incident
+            assert incident.id is not None
+            values = _state_columns(incident)
+            values.update(
+                sla_state=state.sla_state, next_sla_check_at=state.next_sla_check_at, updated_at=state.now
+            )
+            params = {f"v_{name}": value for name, value in values.items()}
+            params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
+            by_statement.setdefault(tuple(values), []).append(params)
+        connection = self.session.connection()
+        for columns, rows in by_statement.items():
+            connection.execute(_save_statement(columns), rows)
+
+    def append_timeline(self, rows: Sequence[tuple[int, IncidentEvent]]) -> list[int]:
+        values = [
             {
                 "incident_id": incident_id,
                 "kind": e.kind,
@@ -384,33 +462,31 @@ class SqlIncidentStore:
                 "to_status": e.to_status.value if e.to_status else None,
                 "detail": dict(e.detail),
             }
-            for e in events
+            for incident_id, e in rows
         ]
-        return list(self.session.connection().execute(_TIMELINE_INSERT, rows).scalars())
+        return list(self.session.connection().execute(_TIMELINE_INSERT, values).scalars()) if values else []
 
-    def record_ledger(
-        self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
-    ) -> list[LedgerEntry]:
+    def ledgers(self, incident_ids: Sequence[int]) -> dict[int, set[LedgerEntry]]:
+        found: dict[int, set[LedgerEntry]] = {}
         connection = self.session.connection()  # Core: no ORM bookkeeping for these rows
-        stored = {
-            (r.metric, r.kind, _utc(r.at)) for r in connection.execute(_LEDGER_OF, {"iid": incident_id})
-        }
-        new = [e for e in entries if (e.metric.value, e.kind.value, _utc(e.at)) not in stored]
-        if new:
-            connection.execute(
-                _LEDGER_INSERT,
-                [
-                    {
-                        "incident_id": incident_id,
-                        "metric": e.metric.value,
-                        "kind": e.kind.value,
-                        "at": e.at,
-                        "recorded_at": now,
-                    }
-                    for e in new
-                ],
+        for clause in matching(self.session, _LEDGER.c.incident_id, incident_ids):
+            query = select(_LEDGER.c.incident_id, _LEDGER.c.metric, _LEDGER.c.kind, _LEDGER.c.at).where(
+                clause
             )
-        return new
+            for incident_id, metric, kind, at in connection.execute(query):
+                found.setdefault(incident_id, set()).add(
+                    LedgerEntry(SlaMetric(metric), LedgerKind(kind), _utc(at))
+                )
+        return found
+
+    def add_ledger(self, rows: Sequence[tuple[int, LedgerEntry, datetime]]) -> None:
+        if not rows:
+            return
+        values = [
+            {"incident_id": i, "metric": e.metric.value, "kind": e.kind.value, "at": e.at, "recorded_at": now}
+            for i, e, now in rows
+        ]
+        self.session.connection().execute(_LEDGER_INSERT, values)
 
     def flag_severities(self) -> list[tuple[Incident, str]]:
         # Only flags worse than their case: a case is never made less severe, so the others
