@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due, lock_rows
@@ -81,8 +81,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def to_incident(row: IncidentRow, *, parent_ref: str | None = None) -> Incident:
-    """The domain case of a stored row."""
+def to_incident(row: Any, *, parent_ref: str | None = None) -> Incident:
+    """The domain case of a stored row (an ``IncidentRow`` or a Core row of its columns)."""
     facts = IncidentFacts(
         order_ref=row.order_ref,
         customer_name=row.customer_name,
@@ -181,8 +181,13 @@ _TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
     table_of(IncidentTimelineRow).c.id, sort_by_parameter_order=True
 )
 _LEDGER = table_of(SlaLedgerRow)
-# A major incident's row joined to its children; built once (an alias costs milliseconds to build).
-_PARENT = aliased(IncidentRow, name="parent_incident")
+# A major incident's row joined to its children; built once.
+_PARENT = _INCIDENTS.alias("parent_incident")
+# Cases are read as Core rows, not ORM objects: cheaper to build, and never an object the
+# session still holds from an earlier read (saves go around the ORM, ``_save_statement``).
+_CASES = select(_INCIDENTS, _PARENT.c.ref.label("parent_ref")).outerjoin(
+    _PARENT, _PARENT.c.id == _INCIDENTS.c.parent_id
+)
 _LEDGER_INSERT = insert(_LEDGER)
 
 
@@ -398,31 +403,17 @@ class SqlIncidentStore:
         return ", ".join(names) or "one of them (taken by another writer)"
 
     def get(self, ref: str, *, lock: bool = True) -> Incident:
-        query = select(IncidentRow).where(IncidentRow.ref == ref)
-        if lock:
-            query = lock_rows(self.session, query, of=[table_of(IncidentRow)])
-        row = self.session.scalars(query).first()
-        if row is None:
-            raise NotFound("incident", ref)
-        parent = (
-            self.session.scalar(select(IncidentRow.ref).where(IncidentRow.id == row.parent_id))
-            if row.parent_id
-            else None
-        )
-        return to_incident(row, parent_ref=parent)
+        return self.get_many([ref], lock=lock)[ref]
 
     def get_many(self, refs: Sequence[str], *, lock: bool = True) -> dict[str, Incident]:
         found: dict[str, Incident] = {}
-        for clause in matching(self.session, IncidentRow.ref, refs):
-            query: Select[Any] = (
-                select(IncidentRow, _PARENT.ref)  # type: ignore[assignment]
-                .outerjoin(_PARENT, _PARENT.id == IncidentRow.parent_id)
-                .where(clause)
-                .order_by(IncidentRow.id)
-            )
+        for clause in matching(self.session, _INCIDENTS.c.ref, refs):
+            query = _CASES.where(clause).order_by(_INCIDENTS.c.id)
             if lock:
-                query = lock_rows(self.session, query, of=[table_of(IncidentRow)])
-            found.update({r[0].ref: to_incident(r[0], parent_ref=r[1]) for r in self.session.execute(query)})
+                query = lock_rows(self.session, query, of=[_INCIDENTS])
+            found.update(
+                {r.ref: to_incident(r, parent_ref=r.parent_ref) for r in self.session.execute(query)}
+            )
         for ref in refs:
             if ref not in found:
                 raise NotFound("incident", ref)
@@ -491,28 +482,26 @@ class SqlIncidentStore:
     def flag_severities(self) -> list[tuple[Incident, str]]:
         # Only flags worse than their case: a case is never made less severe, so the others
         # would be loaded and left alone on every run. The cases come locked, in one statement.
-        parent = _PARENT
-        query: Select[Any] = (
-            select(IncidentRow, RiskFlagRow.severity, parent.ref)  # type: ignore[assignment]
-            .join(RiskFlagRow, RiskFlagRow.id == IncidentRow.risk_flag_id)
-            .outerjoin(parent, parent.id == IncidentRow.parent_id)
+        query = (
+            _CASES.add_columns(RiskFlagRow.severity.label("flag_severity"))
+            .join(RiskFlagRow, RiskFlagRow.id == _INCIDENTS.c.risk_flag_id)
             .where(
-                IncidentRow.open_order_id.is_not(None),
-                _severity_rank(RiskFlagRow.severity) > _severity_rank(IncidentRow.severity),
+                _INCIDENTS.c.open_order_id.is_not(None),
+                _severity_rank(RiskFlagRow.severity) > _severity_rank(_INCIDENTS.c.severity),
             )
-            .order_by(IncidentRow.id)
+            .order_by(_INCIDENTS.c.id)
         )
-        found = self.session.execute(lock_rows(self.session, query, of=[table_of(IncidentRow)])).all()
-        return [(to_incident(r[0], parent_ref=r[2]), r[1]) for r in found]
+        found = self.session.execute(lock_rows(self.session, query, of=[_INCIDENTS])).all()
+        return [(to_incident(r, parent_ref=r.parent_ref), r.flag_severity) for r in found]
 
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
         query = (
-            select(IncidentRow)
-            .where(IncidentRow.next_sla_check_at <= now, IncidentRow.status.in_(ACTIVE))
-            .order_by(IncidentRow.next_sla_check_at, IncidentRow.id)
+            select(_INCIDENTS)
+            .where(_INCIDENTS.c.next_sla_check_at <= now, _INCIDENTS.c.status.in_(ACTIVE))
+            .order_by(_INCIDENTS.c.next_sla_check_at, _INCIDENTS.c.id)
             .limit(limit)
         )
-        return [to_incident(row) for row in self.session.scalars(claim_due(self.session, query))]
+        return [to_incident(row) for row in self.session.execute(claim_due(self.session, query))]
 
     def recent_cases(self, *, since: datetime) -> list[RecentCase]:
         query = select(
@@ -542,10 +531,8 @@ class SqlIncidentStore:
         )
 
     def children(self, parent_id: int) -> list[Incident]:
-        rows = self.session.scalars(
-            select(IncidentRow).where(IncidentRow.parent_id == parent_id).order_by(IncidentRow.id)
-        )
-        return [to_incident(row) for row in rows]
+        query = select(_INCIDENTS).where(_INCIDENTS.c.parent_id == parent_id).order_by(_INCIDENTS.c.id)
+        return [to_incident(row) for row in self.session.execute(query)]
 
     # ------------------------------------------------------------ tasks and teams
 
