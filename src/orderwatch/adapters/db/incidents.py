@@ -7,7 +7,7 @@ a savepoint, so a collision becomes a ``Conflict`` without aborting the caller's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -15,22 +15,23 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Select,
+    Table,
     Update,
     and_,
-    bindparam,
     case,
     delete,
     exists,
     func,
-    insert,
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from orderwatch.adapters.db.bulk import insert_many_count, is_postgresql, update_many
 from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due, lock_rows
 from orderwatch.adapters.db.tables import (
@@ -161,26 +162,29 @@ def _severity_rank(column: Any) -> Any:
     return case({s.value: s.rank for s in IncidentSeverity}, value=column, else_=-1)
 
 
-@cache
-def _save_statement(columns: tuple[str, ...]) -> Update:
-    """``UPDATE incidents SET <columns> ... WHERE id = :id``, built once per column set.
-
-    The jobs save thousands of cases per replay; building and coercing a fresh ``values()``
-    each time cost more than the UPDATE itself. ``open_order_id`` follows ``order_id`` while
-    the case is active (the one-open-case-per-order guard) and is NULL otherwise.
-    """
-    table = table_of(IncidentRow)
-    values: dict[str, Any] = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns}
-    values["open_order_id"] = case((bindparam("v_active", type_=Boolean()), table.c.order_id), else_=null())
-    return update(table).where(table.c.id == bindparam("v_id")).values(values)
-
-
 _INCIDENTS = table_of(IncidentRow)
-_INCIDENT_INSERT = insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True)
-_TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
-    table_of(IncidentTimelineRow).c.id, sort_by_parameter_order=True
-)
+_TIMELINE = table_of(IncidentTimelineRow)
 _LEDGER = table_of(SlaLedgerRow)
+
+
+@cache
+def _save_types(columns: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters of the case UPDATE for ``columns`` and their SQL types."""
+    types = {f"v_{name}": _INCIDENTS.c[name].type for name in columns}
+    return types | {"v_id": _INCIDENTS.c.id.type, "v_active": Boolean()}
+
+
+def _save_statement(columns: tuple[str, ...], value: Callable[[str], Any]) -> Update:
+    """``UPDATE incidents SET <columns> ... WHERE id = v_id``, ``value(name)`` giving each parameter.
+
+    ``open_order_id`` follows ``order_id`` while the case is active (the one-open-case-per-order
+    guard) and is NULL otherwise.
+    """
+    values: dict[str, Any] = {name: value(f"v_{name}") for name in columns}
+    values["open_order_id"] = case((value("v_active"), _INCIDENTS.c.order_id), else_=null())
+    return update(_INCIDENTS).where(_INCIDENTS.c.id == value("v_id")).values(values)
+
+
 # A major incident's row joined to its children; built once.
 _PARENT = _INCIDENTS.alias("parent_incident")
 # Cases are read as Core rows, not ORM objects: cheaper to build, and never an object the
@@ -188,7 +192,6 @@ _PARENT = _INCIDENTS.alias("parent_incident")
 _CASES = select(_INCIDENTS, _PARENT.c.ref.label("parent_ref")).outerjoin(
     _PARENT, _PARENT.c.id == _INCIDENTS.c.parent_id
 )
-_LEDGER_INSERT = insert(_LEDGER)
 
 
 def _new_row(case: NewCase, now: datetime) -> dict[str, Any]:
@@ -377,17 +380,35 @@ class SqlIncidentStore:
         return row_id
 
     def add_many(self, cases: Sequence[NewCase], *, now: datetime) -> list[int]:
-        # Core, one statement (executemany with RETURNING): no ORM object, no flush per case.
+        # Core, one statement for all (no ORM object, no flush per case), ids drawn beforehand.
         if not cases:
             return []
+        ids = self._new_ids(_INCIDENTS, len(cases))
+        rows = [_new_row(c, now) | {"id": i} for c, i in zip(cases, ids, strict=True)]
         try:
             with self.session.begin_nested():
-                result = self.session.connection().execute(
-                    _INCIDENT_INSERT, [_new_row(c, now) for c in cases]
-                )
-                return list(result.scalars())
+                insert_many_count(self.session, _INCIDENTS, rows)
         except IntegrityError as error:
             raise Conflict(f"an active incident already exists for {self._colliding(cases)}") from error
+        return ids
+
+    def _new_ids(self, table: Table, count: int) -> list[int]:
+        """Ids for ``count`` new rows of ``table``, in order: the ids the database would give them.
+
+        Drawing them first lets the rows go in by the bulk paths, which return nothing (with
+        RETURNING, SQLite inserted the rows one statement each). PostgreSQL: from the column's
+        sequence. SQLite: the next ids after the largest, as SQLite gives them; no other writer
+        can take them, because a writing transaction holds the database's write lock from its
+        start (``BEGIN IMMEDIATE``, ``engine.py``) to its end.
+        """
+        if is_postgresql(self.session):
+            drawn = self.session.execute(
+                text("select nextval(pg_get_serial_sequence(:t, 'id')) from generate_series(1, :n)"),
+                {"t": table.name, "n": count},
+            ).scalars()
+            return sorted(drawn)
+        last = self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+        return list(range(last + 1, last + 1 + count))
 
     def _colliding(self, cases: Sequence[NewCase]) -> str:
         """The order (or scope) of ``cases`` that already has an active case, for the message."""
@@ -425,9 +446,9 @@ class SqlIncidentStore:
         self.save_many([CaseState(incident, sla_state, next_sla_check_at, now)])
 
     def save_many(self, states: Sequence[CaseState]) -> None:
-        # One executemany per column set (there is one): the driver runs the prepared UPDATE
-        # for every case (pipelined on PostgreSQL) in the order the cases were saved.
-        by_statement: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # One bulk UPDATE per column set (there is one). A case saved twice in a batch is
+        # written as it was saved last, which is what saving it twice in order leaves.
+        by_columns: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
         for state in states:
             incident = state.incident
             assert incident.id is not None
@@ -437,14 +458,22 @@ class SqlIncidentStore:
             )
             params = {f"v_{name}": value for name, value in values.items()}
             params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
-            by_statement.setdefault(tuple(values), []).append(params)
-        connection = self.session.connection()
-        for columns, rows in by_statement.items():
-            connection.execute(_save_statement(columns), rows)
+            by_columns.setdefault(tuple(values), {})[incident.id] = params
+        for columns, rows in by_columns.items():
+            update_many(
+                self.session,
+                list(rows.values()),
+                types=_save_types(columns),
+                build=lambda value, columns=columns: _save_statement(columns, value),  # type: ignore[misc]
+            )
 
     def append_timeline(self, rows: Sequence[tuple[int, IncidentEvent]]) -> list[int]:
+        if not rows:
+            return []
+        ids = self._new_ids(_TIMELINE, len(rows))
         values = [
             {
+                "id": row_id,
                 "incident_id": incident_id,
                 "kind": e.kind,
                 "at": e.at,
@@ -453,9 +482,10 @@ class SqlIncidentStore:
                 "to_status": e.to_status.value if e.to_status else None,
                 "detail": dict(e.detail),
             }
-            for incident_id, e in rows
+            for row_id, (incident_id, e) in zip(ids, rows, strict=True)
         ]
-        return list(self.session.connection().execute(_TIMELINE_INSERT, values).scalars()) if values else []
+        insert_many_count(self.session, _TIMELINE, values)
+        return ids
 
     def ledgers(self, incident_ids: Sequence[int]) -> dict[int, set[LedgerEntry]]:
         found: dict[int, set[LedgerEntry]] = {}
@@ -477,7 +507,7 @@ class SqlIncidentStore:
             {"incident_id": i, "metric": e.metric.value, "kind": e.kind.value, "at": e.at, "recorded_at": now}
             for i, e, now in rows
         ]
-        self.session.connection().execute(_LEDGER_INSERT, values)
+        insert_many_count(self.session, _LEDGER, values)
 
     def flag_severities(self) -> list[tuple[Incident, str]]:
         # Only flags worse than their case: a case is never made less severe, so the others
