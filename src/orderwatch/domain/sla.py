@@ -228,6 +228,14 @@ def read(clock: SlaClock, now: datetime) -> SlaReading:
 
     Reaching the target exactly is still in time; one instant more is a breach.
     """
+    state, deadline, warn_at = _state(clock, now)
+    return SlaReading(
+        clock.metric, state, elapsed_minutes(clock, now), clock.target_minutes, deadline, warn_at
+    )
+
+
+def _state(clock: SlaClock, now: datetime) -> tuple[SlaState, datetime | None, datetime | None]:
+    """The clock's state at ``now``, its deadline and its warning moment (see :func:`read`)."""
     deadline = moment_reaching(clock, clock.target_minutes)
     warn_at = moment_reaching(clock, clock.target_minutes * WARNING_FRACTION)
     end = _end(clock, now)
@@ -243,8 +251,7 @@ def read(clock: SlaClock, now: datetime) -> SlaReading:
         state = SlaState.warning
     else:
         state = SlaState.running
-    elapsed = elapsed_minutes(clock, now)
-    return SlaReading(clock.metric, state, elapsed, clock.target_minutes, deadline, warn_at)
+    return state, deadline, warn_at
 
 
 _STOPS = {
@@ -291,6 +298,17 @@ def _start(incident: Incident, metric: SlaMetric) -> datetime:
 
 def readings(incident: Incident, *, calendar: BusinessCalendar, now: datetime) -> list[SlaReading]:
     return [read(clock, now) for clock in clocks_of(incident, calendar=calendar)]
+
+
+def clock_states(
+    incident: Incident, *, calendar: BusinessCalendar, now: datetime
+) -> list[tuple[SlaState, datetime | None, datetime | None]]:
+    """Each clock's (state, deadline, warning moment) at ``now``.
+
+    :func:`readings` without the counted minutes, which cost a walk over every day since the
+    report (the SLA jobs need only the state and the next moment to look again).
+    """
+    return [_state(clock, now) for clock in clocks_of(incident, calendar=calendar)]
 
 
 @dataclass(frozen=True, slots=True)

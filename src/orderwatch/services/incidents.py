@@ -25,7 +25,7 @@ from orderwatch.domain.escalation import Team, VolumePolicy, step_for_deadline, 
 from orderwatch.domain.incident_tasks import TASK_TEAM, TaskKind, check_due
 from orderwatch.domain.incident_triggers import AutoOpenPolicy
 from orderwatch.domain.incidents import Action, Incident, IncidentEvent, IncidentSeverity, WaitingOn
-from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, ledger_entries, readings
+from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, clock_states, ledger_entries
 from orderwatch.services.incident_ports import IncidentUnitOfWork
 from orderwatch.services.incident_writes import CaseWrites
 from orderwatch.services.ports import Clock
@@ -118,13 +118,13 @@ def _escalation(
 
 def sla_summary(incident: Incident, *, config: IncidentConfig, now: datetime) -> tuple[str, datetime | None]:
     """The board's SLA state of a case and when the SLA job must look at it next."""
-    current = readings(incident, calendar=config.calendar, now=now)
-    state = min((r.state for r in current), key=_PRECEDENCE.index)
+    current = clock_states(incident, calendar=config.calendar, now=now)
+    state = min((clock_state for clock_state, _, _ in current), key=_PRECEDENCE.index)
     upcoming = [
         moment
-        for r in current
-        if r.state in {SlaState.running, SlaState.warning}
-        for moment in (r.warn_at, r.deadline)
+        for clock_state, deadline, warn_at in current
+        if clock_state in {SlaState.running, SlaState.warning}
+        for moment in (warn_at, deadline)
         if moment is not None and moment >= now
     ]
     if not upcoming or not incident.is_active:
