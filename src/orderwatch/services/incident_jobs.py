@@ -66,7 +66,7 @@ def open_from_flags(uow_factory: UowFactory, clock: Clock, *, config: IncidentCo
             outcome["opened"] += 1
         ids = store.add_many([new for _, _, new in opened], now=now)
         writes = CaseWrites(uow)
-        writes.preload(ids)
+        writes.created(ids)
         for (incident, events, _), incident_id in zip(opened, ids, strict=True):
             incident.id = incident_id
             record(uow, incident, events, config=config, now=now, writes=writes)

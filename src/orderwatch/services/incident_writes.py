@@ -55,6 +55,10 @@ class CaseWrites:
         if missing:
             self._ledgers.update({i: set() for i in missing} | self._uow.incidents.ledgers(missing))
 
+    def created(self, incident_ids: Iterable[int]) -> None:
+        """``incident_ids`` were inserted in this transaction: nothing stored in their ledgers to read."""
+        self._ledgers.update({i: set() for i in incident_ids if i not in self._ledgers})
+
     def new_ledger_entries(
         self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
     ) -> list[LedgerEntry]:

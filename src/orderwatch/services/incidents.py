@@ -25,7 +25,14 @@ from orderwatch.domain.escalation import Team, VolumePolicy, step_for_deadline, 
 from orderwatch.domain.incident_tasks import TASK_TEAM, TaskKind, check_due
 from orderwatch.domain.incident_triggers import AutoOpenPolicy
 from orderwatch.domain.incidents import Action, Incident, IncidentEvent, IncidentSeverity, WaitingOn
-from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, clock_states, ledger_entries
+from orderwatch.domain.sla import (
+    BusinessCalendar,
+    ClockState,
+    LedgerKind,
+    SlaState,
+    clock_states,
+    ledger_and_states,
+)
 from orderwatch.services.incident_ports import IncidentUnitOfWork
 from orderwatch.services.incident_writes import CaseWrites
 from orderwatch.services.ports import Clock
@@ -73,9 +80,9 @@ def record(
     """
     assert incident.id is not None
     kept = CaseWrites(uow) if writes is None else writes
-    new_entries = kept.new_ledger_entries(
-        incident.id, ledger_entries(incident, calendar=config.calendar, now=now), now=now
-    )
+    # Escalating below changes only the level, never the clocks: both are read from them now.
+    entries, clocks = ledger_and_states(incident, calendar=config.calendar, now=now)
+    new_entries = kept.new_ledger_entries(incident.id, entries, now=now)
     # The caller's events, then what they caused, written together (one insert each, in order).
     follow_ups: list[IncidentEvent] = list(events)
     severity_step = step_for_severity(incident.severity)  # also after an assessment raised it
@@ -94,7 +101,7 @@ def record(
         if step is not None:
             follow_ups += _escalation(uow, incident, step.level, step.reason, step.team.value, now=now)
     kept.add_events(incident, follow_ups, now=now)
-    state, next_check = sla_summary(incident, config=config, now=now)
+    state, next_check = sla_summary(incident, config=config, now=now, clocks=clocks)
     kept.save(incident, sla_state=state, next_sla_check_at=next_check, now=now)
     if writes is None:
         kept.flush()
@@ -116,9 +123,14 @@ def _escalation(
     return events
 
 
-def sla_summary(incident: Incident, *, config: IncidentConfig, now: datetime) -> tuple[str, datetime | None]:
-    """The board's SLA state of a case and when the SLA job must look at it next."""
-    current = clock_states(incident, calendar=config.calendar, now=now)
+def sla_summary(
+    incident: Incident, *, config: IncidentConfig, now: datetime, clocks: Sequence[ClockState] | None = None
+) -> tuple[str, datetime | None]:
+    """The board's SLA state of a case and when the SLA job must look at it next.
+
+    ``clocks``: the case's clock states at ``now`` if already worked out (``ledger_and_states``).
+    """
+    current = clock_states(incident, calendar=config.calendar, now=now) if clocks is None else clocks
     state = min((clock_state for clock_state, _, _ in current), key=_PRECEDENCE.index)
     upcoming = [
         moment
