@@ -228,8 +228,26 @@ def read(clock: SlaClock, now: datetime) -> SlaReading:
 
     Reaching the target exactly is still in time; one instant more is a breach.
     """
-    deadline = moment_reaching(clock, clock.target_minutes)
-    warn_at = moment_reaching(clock, clock.target_minutes * WARNING_FRACTION)
+    state, deadline, warn_at = _state(clock, now, *_moments(clock))
+    return SlaReading(
+        clock.metric, state, elapsed_minutes(clock, now), clock.target_minutes, deadline, warn_at
+    )
+
+
+ClockState = tuple["SlaState", datetime | None, datetime | None]
+"""A clock's state, its deadline and its warning moment."""
+
+
+def _moments(clock: SlaClock) -> tuple[datetime | None, datetime | None]:
+    """The clock's deadline and warning moment."""
+    return (
+        moment_reaching(clock, clock.target_minutes),
+        moment_reaching(clock, clock.target_minutes * WARNING_FRACTION),
+    )
+
+
+def _state(clock: SlaClock, now: datetime, deadline: datetime | None, warn_at: datetime | None) -> ClockState:
+    """The clock's state at ``now`` given its deadline and warning moment (see :func:`read`)."""
     end = _end(clock, now)
     if deadline is not None and deadline < end:
         state = SlaState.breached
@@ -243,8 +261,7 @@ def read(clock: SlaClock, now: datetime) -> SlaReading:
         state = SlaState.warning
     else:
         state = SlaState.running
-    elapsed = elapsed_minutes(clock, now)
-    return SlaReading(clock.metric, state, elapsed, clock.target_minutes, deadline, warn_at)
+    return state, deadline, warn_at
 
 
 _STOPS = {
@@ -293,6 +310,15 @@ def readings(incident: Incident, *, calendar: BusinessCalendar, now: datetime) -
     return [read(clock, now) for clock in clocks_of(incident, calendar=calendar)]
 
 
+def clock_states(incident: Incident, *, calendar: BusinessCalendar, now: datetime) -> list[ClockState]:
+    """Each clock's (state, deadline, warning moment) at ``now``.
+
+    :func:`readings` without the counted minutes, which cost a walk over every day since the
+    report (the SLA jobs need only the state and the next moment to look again).
+    """
+    return [_state(clock, now, *_moments(clock)) for clock in clocks_of(incident, calendar=calendar)]
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One row of the SLA ledger; (metric, kind, at) identifies it."""
@@ -304,13 +330,28 @@ class LedgerEntry:
 
 def ledger_entries(incident: Incident, *, calendar: BusinessCalendar, now: datetime) -> list[LedgerEntry]:
     """Every ledger entry that has happened by ``now``, each dated when it happened."""
+    return ledger_and_states(incident, calendar=calendar, now=now)[0]
+
+
+def ledger_and_states(
+    incident: Incident, *, calendar: BusinessCalendar, now: datetime
+) -> tuple[list[LedgerEntry], list[ClockState]]:
+    """:func:`ledger_entries` and :func:`clock_states` at once, each clock's deadlines worked out once.
+
+    Recording a case needs both (its new ledger rows, then its board state and next check).
+    """
     entries: list[LedgerEntry] = []
+    states: list[ClockState] = []
     for clock in clocks_of(incident, calendar=calendar):
-        entries.extend(_clock_entries(clock, now))
-    return sorted(entries, key=lambda e: (e.at, e.metric, e.kind))
+        deadline, warn_at = _moments(clock)
+        entries.extend(_clock_entries(clock, now, deadline, warn_at))
+        states.append(_state(clock, now, deadline, warn_at))
+    return sorted(entries, key=lambda e: (e.at, e.metric, e.kind)), states
 
 
-def _clock_entries(clock: SlaClock, now: datetime) -> list[LedgerEntry]:
+def _clock_entries(
+    clock: SlaClock, now: datetime, deadline: datetime | None, warn_at: datetime | None
+) -> list[LedgerEntry]:
     m = clock.metric
     end = _end(clock, now)
     out = [LedgerEntry(m, LedgerKind.started, clock.started_at)]
@@ -320,8 +361,6 @@ def _clock_entries(clock: SlaClock, now: datetime) -> list[LedgerEntry]:
             out.append(LedgerEntry(m, LedgerKind.resumed, high))
     if clock.paused_since is not None and clock.paused_since < end:
         out.append(LedgerEntry(m, LedgerKind.paused, clock.paused_since))
-    warn_at = moment_reaching(clock, clock.target_minutes * WARNING_FRACTION)
-    deadline = moment_reaching(clock, clock.target_minutes)
     if warn_at is not None and warn_at < end:
         out.append(LedgerEntry(m, LedgerKind.warned, warn_at))
     if deadline is not None and deadline < end:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from orderwatch.domain import claims as claim_domain
 from orderwatch.domain.escalation import Team
 from orderwatch.domain.incidents import IncidentEvent
+from orderwatch.services.incident_writes import CaseWrites
 from orderwatch.services.incidents import IncidentConfig, record
 from orderwatch.services.ports import Clock
 from orderwatch.services.remedy_ports import RemedyUnitOfWork
@@ -39,6 +40,9 @@ def escalate_overdue_claims(
         escalated = 0
         with uow_factory() as uow:
             claims = uow.remedies.overdue_claims(now=now, limit=config.batch)
+            incidents = uow.incidents.get_many(sorted({claim.incident_ref for claim in claims}))
+            writes = CaseWrites(uow)  # the run's rows written at once, before the commit
+            writes.preload(incident.id for incident in incidents.values() if incident.id is not None)
             for claim in claims:
                 deadline = claim_domain.deadline_to_escalate(claim, now)
                 if deadline is None:
@@ -51,11 +55,12 @@ def escalate_overdue_claims(
                         "on_call": list(recipients.on_call),
                     }
                 uow.remedies.save_claim(claim, now=now)
-                incident = uow.incidents.get(claim.incident_ref)
+                incident = incidents[claim.incident_ref]  # one object: two claims of a case see both
                 event = IncidentEvent("claim_overdue", incident.ref, now, ESCALATION_ACTOR, detail=detail)
-                record(uow, incident, [event], config=config, now=now)
+                record(uow, incident, [event], config=config, now=now, writes=writes)
                 outcome[deadline.value] += 1
                 escalated += 1
+            writes.flush()
             uow.commit()
         # A full batch of which nothing could be escalated would come back unchanged: stop.
         if len(claims) < config.batch or not escalated:

@@ -13,6 +13,8 @@
   delivered after the case was opened or reopened moves to ``resolved``, "delivered on …".
 
 Each batch is one transaction; a batch that fails rolls back whole and is retried next run.
+Within a batch the rows are written per batch, not per case (``incident_writes.CaseWrites``):
+the same rows, in the same order, as recording the cases one by one.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from orderwatch.domain.causes import Cause
 from orderwatch.domain.errors import Conflict
 from orderwatch.domain.escalation import volume_spikes
 from orderwatch.domain.incident_triggers import decide
-from orderwatch.domain.incidents import IncidentFacts, IncidentSeverity, IncidentSource
+from orderwatch.domain.incidents import Incident, IncidentFacts, IncidentSeverity, IncidentSource
 from orderwatch.domain.risk_flags import RiskFlagKind, RiskSeverity
-from orderwatch.services.incident_ports import FlagCandidate, IncidentUnitOfWork
-from orderwatch.services.incidents import IncidentConfig, next_ref, open_incident, record
+from orderwatch.services.incident_ports import FlagCandidate, IncidentUnitOfWork, NewCase
+from orderwatch.services.incident_writes import CaseWrites
+from orderwatch.services.incidents import IncidentConfig, open_incident, record, ref_for
 from orderwatch.services.ports import Clock
 from orderwatch.services.remedy_ports import RemedyUnitOfWork
 
@@ -40,13 +43,34 @@ _FROM_FLAG_SEVERITY = {s.value: IncidentSeverity(s.value) for s in RiskSeverity}
 
 
 def open_from_flags(uow_factory: UowFactory, clock: Clock, *, config: IncidentConfig) -> Counter[str]:
-    """Open cases for open risk flags the policy says are incidents; counts by outcome."""
+    """Open cases for open risk flags the policy says are incidents; counts by outcome.
+
+    One transaction, written per run rather than per case: the candidates' active cases and
+    case counts in one query each, the new cases in one INSERT, their rows by ``CaseWrites``.
+    """
     now = clock.now()
     outcome: Counter[str] = Counter()
     with uow_factory() as uow:
-        candidates = uow.incidents.flag_candidates(kinds=AUTO_OPEN_KINDS, limit=config.batch * 50)
+        store = uow.incidents
+        candidates = store.flag_candidates(kinds=AUTO_OPEN_KINDS, limit=config.batch * 50)
+        order_ids = sorted({c.order.order_id for c in candidates})
+        active = store.active_refs_for_orders(order_ids)
+        counts = Counter(store.counts_for_orders(order_ids))
+        opened: list[tuple[Incident, list[domain.IncidentEvent], NewCase]] = []
         for candidate in candidates:
-            outcome[_open_one(uow, candidate, config=config, now=now)] += 1
+            case = _open_one(candidate, active, counts, config=config, now=now)
+            if isinstance(case, str):
+                outcome[case] += 1
+                continue
+            opened.append(case)
+            outcome["opened"] += 1
+        ids = store.add_many([new for _, _, new in opened], now=now)
+        writes = CaseWrites(uow)
+        writes.created(ids)
+        for (incident, events, _), incident_id in zip(opened, ids, strict=True):
+            incident.id = incident_id
+            record(uow, incident, events, config=config, now=now, writes=writes)
+        writes.flush()  # before the severity follow-up reads the cases
         outcome["severity_raised"] += _follow_flag_severity(uow, config=config, now=now)
         uow.commit()
     if not outcome["severity_raised"]:
@@ -55,8 +79,14 @@ def open_from_flags(uow_factory: UowFactory, clock: Clock, *, config: IncidentCo
 
 
 def _open_one(
-    uow: IncidentUnitOfWork, candidate: FlagCandidate, *, config: IncidentConfig, now: datetime
-) -> str:
+    candidate: FlagCandidate,
+    active: dict[int, str],
+    counts: Counter[int],
+    *,
+    config: IncidentConfig,
+    now: datetime,
+) -> str | tuple[Incident, list[domain.IncidentEvent], NewCase]:
+    """The case to open for ``candidate`` (``active`` and ``counts`` updated), or why none."""
     order = candidate.order
     decision = decide(
         candidate.flag,
@@ -67,10 +97,10 @@ def _open_one(
     )
     if decision is None:
         return "not_an_incident"  # not (yet): e.g. a promise within the grace days
-    if uow.incidents.active_ref_for_order(order.order_id) is not None:
+    if order.order_id in active:
         return "already_open"  # two flags of one order in the same batch
     incident, events = domain.report(
-        ref=next_ref(uow, order.facts.order_ref, order.order_id),
+        ref=ref_for(order.facts.order_ref, counts[order.order_id]),
         facts=order.facts,
         severity=decision.severity,
         cause=decision.cause,
@@ -80,23 +110,26 @@ def _open_one(
         summary=decision.summary,
     )
     incident.detected_at = decision.detected_at
-    open_incident(
-        uow, incident, events, order_id=order.order_id, risk_flag_id=candidate.flag_id, config=config, now=now
-    )
-    return "opened"
+    active[order.order_id] = incident.ref
+    counts[order.order_id] += 1
+    return incident, events, NewCase(incident, order.order_id, candidate.flag_id)
 
 
 def _follow_flag_severity(uow: IncidentUnitOfWork, *, config: IncidentConfig, now: datetime) -> int:
     """Raise a case's severity when its flag has grown worse (days pass); never lower it."""
     raised = 0
-    for incident, flag_severity in uow.incidents.flag_severities():
+    cases = uow.incidents.flag_severities()
+    writes = CaseWrites(uow)
+    writes.preload(incident.id for incident, _ in cases if incident.id is not None)
+    for incident, flag_severity in cases:
         target = _FROM_FLAG_SEVERITY.get(flag_severity)
         if target is None:
             continue
         events = domain.raise_severity(incident, target, actor=DETECTOR, now=now, reason="risk flag severity")
         if events:
-            record(uow, incident, events, config=config, now=now)
+            record(uow, incident, events, config=config, now=now, writes=writes)
             raised += 1
+    writes.flush()
     return raised
 
 
@@ -107,11 +140,14 @@ def run_sla_timers(uow_factory: UowFactory, clock: Clock, *, config: IncidentCon
     while True:
         with uow_factory() as uow:
             due = uow.incidents.due_for_sla(now=now, limit=config.batch)
+            writes = CaseWrites(uow)
+            writes.preload(incident.id for incident in due if incident.id is not None)
             for incident in due:
                 level = incident.escalation_level
-                record(uow, incident, [], config=config, now=now)
+                record(uow, incident, [], config=config, now=now, writes=writes)
                 outcome["checked"] += 1
                 outcome["escalated"] += incident.escalation_level > level
+            writes.flush()
             uow.commit()
         if len(due) < config.batch:
             return outcome
@@ -126,15 +162,19 @@ def resolve_delivered(
     while True:
         with uow_factory() as uow:
             cases = uow.remedies.delivered_cases(limit=config.batch)
+            incidents = uow.incidents.get_many([case.ref for case in cases])
+            writes = CaseWrites(uow)
+            writes.preload(incident.id for incident in incidents.values() if incident.id is not None)
             for case in cases:
-                incident = uow.incidents.get(case.ref)
+                incident = incidents[case.ref]
                 if incident.status not in domain.OPEN_STATES:
                     continue  # moved by someone between the query and the lock
                 events = domain.parcel_delivered(
                     incident, actor=DETECTOR, now=now, delivered_at=case.delivered_at
                 )
-                record(uow, incident, events, config=config, now=now)
+                record(uow, incident, events, config=config, now=now, writes=writes)
                 outcome["resolved"] += bool(events)
+            writes.flush()
             uow.commit()
         if len(cases) < config.batch:
             return outcome

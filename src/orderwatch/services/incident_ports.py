@@ -39,6 +39,25 @@ class FlagCandidate:
 
 
 @dataclass(frozen=True, slots=True)
+class NewCase:
+    """A case to insert: the reported ``incident`` and what it is stored with."""
+
+    incident: Incident
+    order_id: int | None
+    risk_flag_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """A case's columns to save: its state as it was when recorded, the board's SLA state."""
+
+    incident: Incident
+    sla_state: str
+    next_sla_check_at: datetime | None
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRecord:
     id: int
     incident_ref: str
@@ -68,7 +87,15 @@ class IncidentStore(Protocol):
         """The case of ``order_id`` that is not closed or cancelled, if any."""
         ...
 
+    def active_refs_for_orders(self, order_ids: Sequence[int]) -> dict[int, str]:
+        """The active case of each of ``order_ids`` that has one (one query)."""
+        ...
+
     def count_for_order(self, order_id: int) -> int: ...
+
+    def counts_for_orders(self, order_ids: Sequence[int]) -> dict[int, int]:
+        """How many cases each of ``order_ids`` has had (one query; orders without one left out)."""
+        ...
 
     def add(
         self, incident: Incident, *, order_id: int | None, risk_flag_id: int | None, now: datetime
@@ -76,22 +103,36 @@ class IncidentStore(Protocol):
         """Insert ``incident``; raises ``Conflict`` if the order (or scope) already has an active case."""
         ...
 
+    def add_many(self, cases: Sequence[NewCase], *, now: datetime) -> list[int]:
+        """Insert ``cases`` in one statement; their ids in order. ``Conflict`` as :meth:`add`, for all."""
+        ...
+
     def get(self, ref: str, *, lock: bool = True) -> Incident:
         """The case ``ref`` (locked for update); raises ``NotFound``."""
+        ...
+
+    def get_many(self, refs: Sequence[str], *, lock: bool = True) -> dict[str, Incident]:
+        """The cases ``refs`` by ref, locked in id order (one query); raises ``NotFound``."""
         ...
 
     def save(
         self, incident: Incident, *, sla_state: str, next_sla_check_at: datetime | None, now: datetime
     ) -> None: ...
 
-    def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
-        """Insert timeline rows; returns their ids in order (outbox keys use them)."""
+    def save_many(self, states: Sequence[CaseState]) -> None:
+        """Save each case's columns, in order (one statement run for all)."""
         ...
 
-    def record_ledger(
-        self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
-    ) -> list[LedgerEntry]:
-        """Insert the entries not stored yet; returns those that were new."""
+    def append_timeline(self, rows: Sequence[tuple[int, IncidentEvent]]) -> list[int]:
+        """Insert timeline rows (incident id, event); returns their ids in order (outbox keys use them)."""
+        ...
+
+    def ledgers(self, incident_ids: Sequence[int]) -> dict[int, set[LedgerEntry]]:
+        """The SLA ledger entries stored for each of ``incident_ids`` (one query)."""
+        ...
+
+    def add_ledger(self, rows: Sequence[tuple[int, LedgerEntry, datetime]]) -> None:
+        """Insert ledger rows (incident id, entry, recorded at) in one statement."""
         ...
 
     def flag_candidates(self, *, kinds: Sequence[RiskFlagKind], limit: int) -> list[FlagCandidate]: ...

@@ -25,9 +25,17 @@ from orderwatch.domain.escalation import Team, VolumePolicy, step_for_deadline, 
 from orderwatch.domain.incident_tasks import TASK_TEAM, TaskKind, check_due
 from orderwatch.domain.incident_triggers import AutoOpenPolicy
 from orderwatch.domain.incidents import Action, Incident, IncidentEvent, IncidentSeverity, WaitingOn
-from orderwatch.domain.sla import BusinessCalendar, LedgerKind, SlaState, ledger_entries, readings
+from orderwatch.domain.sla import (
+    BusinessCalendar,
+    ClockState,
+    LedgerKind,
+    SlaState,
+    clock_states,
+    ledger_and_states,
+)
 from orderwatch.services.incident_ports import IncidentUnitOfWork
-from orderwatch.services.ports import Clock, OutboxMessage
+from orderwatch.services.incident_writes import CaseWrites
+from orderwatch.services.ports import Clock
 
 _TICK = timedelta(seconds=1)
 # Board precedence of clock states (ANCHORS §6: failed > paused > due > fulfilled).
@@ -63,13 +71,18 @@ def record(
     *,
     config: IncidentConfig,
     now: datetime,
+    writes: CaseWrites | None = None,
 ) -> None:
-    """Write ``events`` (timeline + outbox), bring the SLA ledger up to date, save the case."""
+    """Write ``events`` (timeline + outbox), bring the SLA ledger up to date, save the case.
+
+    With ``writes`` (a job run over many cases) the rows are kept there and written by its
+    ``flush`` with those of the other cases, in the same transaction; without, at once.
+    """
     assert incident.id is not None
-    store = uow.incidents
-    new_entries = store.record_ledger(
-        incident.id, ledger_entries(incident, calendar=config.calendar, now=now), now=now
-    )
+    kept = CaseWrites(uow) if writes is None else writes
+    # Escalating below changes only the level, never the clocks: both are read from them now.
+    entries, clocks = ledger_and_states(incident, calendar=config.calendar, now=now)
+    new_entries = kept.new_ledger_entries(incident.id, entries, now=now)
     # The caller's events, then what they caused, written together (one insert each, in order).
     follow_ups: list[IncidentEvent] = list(events)
     severity_step = step_for_severity(incident.severity)  # also after an assessment raised it
@@ -87,9 +100,11 @@ def record(
             )
         if step is not None:
             follow_ups += _escalation(uow, incident, step.level, step.reason, step.team.value, now=now)
-    _write_events(uow, incident, follow_ups, now=now)
-    state, next_check = sla_summary(incident, config=config, now=now)
-    store.save(incident, sla_state=state, next_sla_check_at=next_check, now=now)
+    kept.add_events(incident, follow_ups, now=now)
+    state, next_check = sla_summary(incident, config=config, now=now, clocks=clocks)
+    kept.save(incident, sla_state=state, next_sla_check_at=next_check, now=now)
+    if writes is None:
+        kept.flush()
 
 
 def _escalation(
@@ -108,47 +123,20 @@ def _escalation(
     return events
 
 
-def _write_events(
-    uow: IncidentUnitOfWork, incident: Incident, events: Sequence[IncidentEvent], *, now: datetime
-) -> None:
-    if not events:
-        return
-    assert incident.id is not None
-    ids = uow.incidents.append_timeline(incident.id, events)
-    uow.outbox.enqueue(
-        [
-            OutboxMessage(event.topic, f"incident-timeline:{row_id}", _payload(incident, event))
-            for row_id, event in zip(ids, events, strict=True)
-        ],
-        now=now,
-    )
+def sla_summary(
+    incident: Incident, *, config: IncidentConfig, now: datetime, clocks: Sequence[ClockState] | None = None
+) -> tuple[str, datetime | None]:
+    """The board's SLA state of a case and when the SLA job must look at it next.
 
-
-def _payload(incident: Incident, event: IncidentEvent) -> dict[str, Any]:
-    return {
-        "incident": incident.ref,
-        "order_ref": incident.facts.order_ref,
-        "event": event.kind,
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "status": incident.status.value,
-        "severity": incident.severity.value,
-        "cause": incident.cause.value,
-        "from_status": event.from_status.value if event.from_status else None,
-        "to_status": event.to_status.value if event.to_status else None,
-        "detail": {k: v for k, v in event.detail.items()},
-    }
-
-
-def sla_summary(incident: Incident, *, config: IncidentConfig, now: datetime) -> tuple[str, datetime | None]:
-    """The board's SLA state of a case and when the SLA job must look at it next."""
-    current = readings(incident, calendar=config.calendar, now=now)
-    state = min((r.state for r in current), key=_PRECEDENCE.index)
+    ``clocks``: the case's clock states at ``now`` if already worked out (``ledger_and_states``).
+    """
+    current = clock_states(incident, calendar=config.calendar, now=now) if clocks is None else clocks
+    state = min((clock_state for clock_state, _, _ in current), key=_PRECEDENCE.index)
     upcoming = [
         moment
-        for r in current
-        if r.state in {SlaState.running, SlaState.warning}
-        for moment in (r.warn_at, r.deadline)
+        for clock_state, deadline, warn_at in current
+        if clock_state in {SlaState.running, SlaState.warning}
+        for moment in (warn_at, deadline)
         if moment is not None and moment >= now
     ]
     if not upcoming or not incident.is_active:
@@ -176,7 +164,11 @@ def open_incident(
 
 def next_ref(uow: IncidentUnitOfWork, order_ref: str, order_id: int) -> str:
     """``INC-<order>``, then ``INC-<order>-2`` ...: readable, and unique per order."""
-    count = uow.incidents.count_for_order(order_id)
+    return ref_for(order_ref, uow.incidents.count_for_order(order_id))
+
+
+def ref_for(order_ref: str, count: int) -> str:
+    """The ref of the next case of an order that has had ``count`` cases."""
     return f"INC-{order_ref}" if count == 0 else f"INC-{order_ref}-{count + 1}"
 
 

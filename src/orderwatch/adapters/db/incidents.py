@@ -7,7 +7,7 @@ a savepoint, so a collision becomes a ``Conflict`` without aborting the caller's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -15,22 +15,24 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Select,
+    Table,
     Update,
     and_,
-    bindparam,
     case,
     delete,
     exists,
     func,
-    insert,
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from orderwatch.adapters.db.bulk import insert_many_count, is_postgresql, update_many
+from orderwatch.adapters.db.dialect import matching
 from orderwatch.adapters.db.locking import claim_due, lock_rows
 from orderwatch.adapters.db.tables import (
     BackupCarrierMarkRow,
@@ -62,8 +64,15 @@ from orderwatch.domain.incidents import (
     WaitingOn,
 )
 from orderwatch.domain.risk_flags import RiskFlag, RiskFlagKind, RiskSeverity
-from orderwatch.domain.sla import LedgerEntry
-from orderwatch.services.incident_ports import FlagCandidate, OrderForIncident, Recipients, TaskRecord
+from orderwatch.domain.sla import LedgerEntry, LedgerKind, SlaMetric
+from orderwatch.services.incident_ports import (
+    CaseState,
+    FlagCandidate,
+    NewCase,
+    OrderForIncident,
+    Recipients,
+    TaskRecord,
+)
 
 ACTIVE = [s.value for s in ACTIVE_STATES]
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -73,8 +82,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def to_incident(row: IncidentRow, *, parent_ref: str | None = None) -> Incident:
-    """The domain case of a stored row."""
+def to_incident(row: Any, *, parent_ref: str | None = None) -> Incident:
+    """The domain case of a stored row (an ``IncidentRow`` or a Core row of its columns)."""
     facts = IncidentFacts(
         order_ref=row.order_ref,
         customer_name=row.customer_name,
@@ -153,32 +162,68 @@ def _severity_rank(column: Any) -> Any:
     return case({s.value: s.rank for s in IncidentSeverity}, value=column, else_=-1)
 
 
-@cache
-def _save_statement(columns: tuple[str, ...]) -> Update:
-    """``UPDATE incidents SET <columns> ... WHERE id = :id``, built once per column set.
-
-    The jobs save thousands of cases per replay; building and coercing a fresh ``values()``
-    each time cost more than the UPDATE itself. ``open_order_id`` follows ``order_id`` while
-    the case is active (the one-open-case-per-order guard) and is NULL otherwise.
-    """
-    table = table_of(IncidentRow)
-    values: dict[str, Any] = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns}
-    values["open_order_id"] = case((bindparam("v_active", type_=Boolean()), table.c.order_id), else_=null())
-    return update(table).where(table.c.id == bindparam("v_id")).values(values)
-
-
-_TIMELINE_INSERT = insert(table_of(IncidentTimelineRow)).returning(
-    table_of(IncidentTimelineRow).c.id, sort_by_parameter_order=True
-)
-
-
+_INCIDENTS = table_of(IncidentRow)
+_TIMELINE = table_of(IncidentTimelineRow)
 _LEDGER = table_of(SlaLedgerRow)
-_LEDGER_OF = select(_LEDGER.c.metric, _LEDGER.c.kind, _LEDGER.c.at).where(
-    _LEDGER.c.incident_id == bindparam("iid")
+
+
+@cache
+def _save_types(columns: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters of the case UPDATE for ``columns`` and their SQL types."""
+    types = {f"v_{name}": _INCIDENTS.c[name].type for name in columns}
+    return types | {"v_id": _INCIDENTS.c.id.type, "v_active": Boolean()}
+
+
+def _save_statement(columns: tuple[str, ...], value: Callable[[str], Any]) -> Update:
+    """``UPDATE incidents SET <columns> ... WHERE id = v_id``, ``value(name)`` giving each parameter.
+
+    ``open_order_id`` follows ``order_id`` while the case is active (the one-open-case-per-order
+    guard) and is NULL otherwise.
+    """
+    values: dict[str, Any] = {name: value(f"v_{name}") for name in columns}
+    values["open_order_id"] = case((value("v_active"), _INCIDENTS.c.order_id), else_=null())
+    return update(_INCIDENTS).where(_INCIDENTS.c.id == value("v_id")).values(values)
+
+
+# A major incident's row joined to its children; built once.
+_PARENT = _INCIDENTS.alias("parent_incident")
+# Cases are read as Core rows, not ORM objects: cheaper to build, and never an object the
+# session still holds from an earlier read (saves go around the ORM, ``_save_statement``).
+_CASES = select(_INCIDENTS, _PARENT.c.ref.label("parent_ref")).outerjoin(
+    _PARENT, _PARENT.c.id == _INCIDENTS.c.parent_id
 )
-# A major incident's row joined to its children; built once (an alias costs milliseconds to build).
-_PARENT = aliased(IncidentRow, name="parent_incident")
-_LEDGER_INSERT = insert(_LEDGER)
+
+
+def _new_row(case: NewCase, now: datetime) -> dict[str, Any]:
+    """The columns of a new case's row."""
+    incident, f = case.incident, case.incident.facts
+    return {
+        "ref": incident.ref,
+        "order_id": case.order_id,
+        "open_order_id": case.order_id if incident.status in ACTIVE_STATES else None,
+        "scope": incident.scope,
+        "parent_id": None,
+        "risk_flag_id": case.risk_flag_id,
+        "source": incident.source.value,
+        "summary": incident.summary,
+        "order_ref": f.order_ref,
+        "customer_name": f.customer_name,
+        "customer_email": f.customer_email,
+        "customer_phone": f.customer_phone,
+        "address": f.address,
+        "region": f.region,
+        "lane": f.lane,
+        "carrier_code": f.carrier_code,
+        "tracking_number": f.tracking_number,
+        "order_value_cents": f.order_value_cents,
+        "reported_at": incident.reported_at,
+        "reported_by": incident.reported_by,
+        "detected_at": incident.detected_at or incident.reported_at,
+        "sla_state": "running",
+        "next_sla_check_at": None,
+        "updated_at": now,
+        **_state_columns(incident),
+    }
 
 
 class SqlIncidentStore:
@@ -307,75 +352,128 @@ class SqlIncidentStore:
     def active_ref_for_order(self, order_id: int) -> str | None:
         return self.session.scalar(select(IncidentRow.ref).where(IncidentRow.open_order_id == order_id))
 
+    def active_refs_for_orders(self, order_ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for clause in matching(self.session, IncidentRow.open_order_id, order_ids):
+            query = select(IncidentRow.open_order_id, IncidentRow.ref).where(clause)
+            found.update(
+                {order_id: ref for order_id, ref in self.session.execute(query) if order_id is not None}
+            )
+        return found
+
     def count_for_order(self, order_id: int) -> int:
         return self.session.scalar(select(func.count()).where(IncidentRow.order_id == order_id)) or 0
+
+    def counts_for_orders(self, order_ids: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for clause in matching(self.session, IncidentRow.order_id, order_ids):
+            query = select(IncidentRow.order_id, func.count()).where(clause).group_by(IncidentRow.order_id)
+            found.update(
+                {order_id: count for order_id, count in self.session.execute(query) if order_id is not None}
+            )
+        return found
 
     def add(
         self, incident: Incident, *, order_id: int | None, risk_flag_id: int | None, now: datetime
     ) -> int:
-        f = incident.facts
-        row = IncidentRow(
-            ref=incident.ref,
-            order_id=order_id,
-            open_order_id=order_id if incident.status in ACTIVE_STATES else None,
-            scope=incident.scope,
-            risk_flag_id=risk_flag_id,
-            source=incident.source.value,
-            summary=incident.summary,
-            order_ref=f.order_ref,
-            customer_name=f.customer_name,
-            customer_email=f.customer_email,
-            customer_phone=f.customer_phone,
-            address=f.address,
-            region=f.region,
-            lane=f.lane,
-            carrier_code=f.carrier_code,
-            tracking_number=f.tracking_number,
-            order_value_cents=f.order_value_cents,
-            reported_at=incident.reported_at,
-            reported_by=incident.reported_by,
-            detected_at=incident.detected_at or incident.reported_at,
-            sla_state="running",
-            updated_at=now,
-            **_state_columns(incident),
-        )
+        (row_id,) = self.add_many([NewCase(incident, order_id, risk_flag_id)], now=now)
+        return row_id
+
+    def add_many(self, cases: Sequence[NewCase], *, now: datetime) -> list[int]:
+        # Core, one statement for all (no ORM object, no flush per case), ids drawn beforehand.
+        if not cases:
+            return []
+        ids = self._new_ids(_INCIDENTS, len(cases))
+        rows = [_new_row(c, now) | {"id": i} for c, i in zip(cases, ids, strict=True)]
         try:
             with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
+                insert_many_count(self.session, _INCIDENTS, rows)
         except IntegrityError as error:
-            raise Conflict(
-                f"an active incident already exists for {f.order_ref or incident.scope}"
-            ) from error
-        return row.id
+            raise Conflict(f"an active incident already exists for {self._colliding(cases)}") from error
+        return ids
+
+    def _new_ids(self, table: Table, count: int) -> list[int]:
+        """Ids for ``count`` new rows of ``table``, in order: the ids the database would give them.
+
+        Drawing them first lets the rows go in by the bulk paths, which return nothing (with
+        RETURNING, SQLite inserted the rows one statement each). PostgreSQL: from the column's
+        sequence. SQLite: the next ids after the largest, as SQLite gives them; no other writer
+        can take them, because a writing transaction holds the database's write lock from its
+        start (``BEGIN IMMEDIATE``, ``engine.py``) to its end.
+        """
+        if is_postgresql(self.session):
+            drawn = self.session.execute(
+                text("select nextval(pg_get_serial_sequence(:t, 'id')) from generate_series(1, :n)"),
+                {"t": table.name, "n": count},
+            ).scalars()
+            return sorted(drawn)
+        last = self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+        return list(range(last + 1, last + 1 + count))
+
+    def _colliding(self, cases: Sequence[NewCase]) -> str:
+        """The order (or scope) of ``cases`` that already has an active case, for the message."""
+        if len(cases) == 1:
+            return cases[0].incident.facts.order_ref or str(cases[0].incident.scope)
+        active = self.active_refs_for_orders([c.order_id for c in cases if c.order_id is not None])
+        names = [c.incident.facts.order_ref for c in cases if c.order_id in active]
+        names += [
+            str(c.incident.scope)
+            for c in cases
+            if c.incident.scope and self.active_major_ref(c.incident.scope)
+        ]
+        return ", ".join(names) or "one of them (taken by another writer)"
 
     def get(self, ref: str, *, lock: bool = True) -> Incident:
-        query = select(IncidentRow).where(IncidentRow.ref == ref)
-        if lock:
-            query = lock_rows(self.session, query, of=[table_of(IncidentRow)])
-        row = self.session.scalars(query).first()
-        if row is None:
-            raise NotFound("incident", ref)
-        parent = (
-            self.session.scalar(select(IncidentRow.ref).where(IncidentRow.id == row.parent_id))
-            if row.parent_id
-            else None
-        )
-        return to_incident(row, parent_ref=parent)
+        return self.get_many([ref], lock=lock)[ref]
+
+    def get_many(self, refs: Sequence[str], *, lock: bool = True) -> dict[str, Incident]:
+        found: dict[str, Incident] = {}
+        for clause in matching(self.session, _INCIDENTS.c.ref, refs):
+            query = _CASES.where(clause).order_by(_INCIDENTS.c.id)
+            if lock:
+                query = lock_rows(self.session, query, of=[_INCIDENTS])
+            found.update(
+                {r.ref: to_incident(r, parent_ref=r.parent_ref) for r in self.session.execute(query)}
+            )
+        for ref in refs:
+            if ref not in found:
+                raise NotFound("incident", ref)
+        return found
 
     def save(
         self, incident: Incident, *, sla_state: str, next_sla_check_at: datetime | None, now: datetime
     ) -> None:
-        assert incident.id is not None
-        values = _state_columns(incident)
-        values.update(sla_state=sla_state, next_sla_check_at=next_sla_check_at, updated_at=now)
-        params = {f"v_{name}": value for name, value in values.items()}
-        params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
-        self.session.connection().execute(_save_statement(tuple(values)), params)
+        self.save_many([CaseState(incident, sla_state, next_sla_check_at, now)])
 
-    def append_timeline(self, incident_id: int, events: Sequence[IncidentEvent]) -> list[int]:
-        rows = [
+    def save_many(self, states: Sequence[CaseState]) -> None:
+        # One bulk UPDATE per column set (there is one). A case saved twice in a batch is
+        # written as it was saved last, which is what saving it twice in order leaves.
+        by_columns: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
+        for state in states:
+            incident = state.incident
+            assert incident.id is not None
+            values = _state_columns(incident)
+            values.update(
+                sla_state=state.sla_state, next_sla_check_at=state.next_sla_check_at, updated_at=state.now
+            )
+            params = {f"v_{name}": value for name, value in values.items()}
+            params.update(v_id=incident.id, v_active=incident.status in ACTIVE_STATES)
+            by_columns.setdefault(tuple(values), {})[incident.id] = params
+        for columns, rows in by_columns.items():
+            update_many(
+                self.session,
+                list(rows.values()),
+                types=_save_types(columns),
+                build=lambda value, columns=columns: _save_statement(columns, value),  # type: ignore[misc]
+            )
+
+    def append_timeline(self, rows: Sequence[tuple[int, IncidentEvent]]) -> list[int]:
+        if not rows:
+            return []
+        ids = self._new_ids(_TIMELINE, len(rows))
+        values = [
             {
+                "id": row_id,
                 "incident_id": incident_id,
                 "kind": e.kind,
                 "at": e.at,
@@ -384,59 +482,56 @@ class SqlIncidentStore:
                 "to_status": e.to_status.value if e.to_status else None,
                 "detail": dict(e.detail),
             }
-            for e in events
+            for row_id, (incident_id, e) in zip(ids, rows, strict=True)
         ]
-        return list(self.session.connection().execute(_TIMELINE_INSERT, rows).scalars())
+        insert_many_count(self.session, _TIMELINE, values)
+        return ids
 
-    def record_ledger(
-        self, incident_id: int, entries: Sequence[LedgerEntry], *, now: datetime
-    ) -> list[LedgerEntry]:
+    def ledgers(self, incident_ids: Sequence[int]) -> dict[int, set[LedgerEntry]]:
+        found: dict[int, set[LedgerEntry]] = {}
         connection = self.session.connection()  # Core: no ORM bookkeeping for these rows
-        stored = {
-            (r.metric, r.kind, _utc(r.at)) for r in connection.execute(_LEDGER_OF, {"iid": incident_id})
-        }
-        new = [e for e in entries if (e.metric.value, e.kind.value, _utc(e.at)) not in stored]
-        if new:
-            connection.execute(
-                _LEDGER_INSERT,
-                [
-                    {
-                        "incident_id": incident_id,
-                        "metric": e.metric.value,
-                        "kind": e.kind.value,
-                        "at": e.at,
-                        "recorded_at": now,
-                    }
-                    for e in new
-                ],
+        for clause in matching(self.session, _LEDGER.c.incident_id, incident_ids):
+            query = select(_LEDGER.c.incident_id, _LEDGER.c.metric, _LEDGER.c.kind, _LEDGER.c.at).where(
+                clause
             )
-        return new
+            for incident_id, metric, kind, at in connection.execute(query):
+                found.setdefault(incident_id, set()).add(
+                    LedgerEntry(SlaMetric(metric), LedgerKind(kind), _utc(at))
+                )
+        return found
+
+    def add_ledger(self, rows: Sequence[tuple[int, LedgerEntry, datetime]]) -> None:
+        if not rows:
+            return
+        values = [
+            {"incident_id": i, "metric": e.metric.value, "kind": e.kind.value, "at": e.at, "recorded_at": now}
+            for i, e, now in rows
+        ]
+        insert_many_count(self.session, _LEDGER, values)
 
     def flag_severities(self) -> list[tuple[Incident, str]]:
         # Only flags worse than their case: a case is never made less severe, so the others
         # would be loaded and left alone on every run. The cases come locked, in one statement.
-        parent = _PARENT
-        query: Select[Any] = (
-            select(IncidentRow, RiskFlagRow.severity, parent.ref)  # type: ignore[assignment]
-            .join(RiskFlagRow, RiskFlagRow.id == IncidentRow.risk_flag_id)
-            .outerjoin(parent, parent.id == IncidentRow.parent_id)
+        query = (
+            _CASES.add_columns(RiskFlagRow.severity.label("flag_severity"))
+            .join(RiskFlagRow, RiskFlagRow.id == _INCIDENTS.c.risk_flag_id)
             .where(
-                IncidentRow.open_order_id.is_not(None),
-                _severity_rank(RiskFlagRow.severity) > _severity_rank(IncidentRow.severity),
+                _INCIDENTS.c.open_order_id.is_not(None),
+                _severity_rank(RiskFlagRow.severity) > _severity_rank(_INCIDENTS.c.severity),
             )
-            .order_by(IncidentRow.id)
+            .order_by(_INCIDENTS.c.id)
         )
-        found = self.session.execute(lock_rows(self.session, query, of=[table_of(IncidentRow)])).all()
-        return [(to_incident(r[0], parent_ref=r[2]), r[1]) for r in found]
+        found = self.session.execute(lock_rows(self.session, query, of=[_INCIDENTS])).all()
+        return [(to_incident(r, parent_ref=r.parent_ref), r.flag_severity) for r in found]
 
     def due_for_sla(self, *, now: datetime, limit: int) -> list[Incident]:
         query = (
-            select(IncidentRow)
-            .where(IncidentRow.next_sla_check_at <= now, IncidentRow.status.in_(ACTIVE))
-            .order_by(IncidentRow.next_sla_check_at, IncidentRow.id)
+            select(_INCIDENTS)
+            .where(_INCIDENTS.c.next_sla_check_at <= now, _INCIDENTS.c.status.in_(ACTIVE))
+            .order_by(_INCIDENTS.c.next_sla_check_at, _INCIDENTS.c.id)
             .limit(limit)
         )
-        return [to_incident(row) for row in self.session.scalars(claim_due(self.session, query))]
+        return [to_incident(row) for row in self.session.execute(claim_due(self.session, query))]
 
     def recent_cases(self, *, since: datetime) -> list[RecentCase]:
         query = select(
@@ -466,10 +561,8 @@ class SqlIncidentStore:
         )
 
     def children(self, parent_id: int) -> list[Incident]:
-        rows = self.session.scalars(
-            select(IncidentRow).where(IncidentRow.parent_id == parent_id).order_by(IncidentRow.id)
-        )
-        return [to_incident(row) for row in rows]
+        query = select(_INCIDENTS).where(_INCIDENTS.c.parent_id == parent_id).order_by(_INCIDENTS.c.id)
+        return [to_incident(row) for row in self.session.execute(query)]
 
     # ------------------------------------------------------------ tasks and teams
 
