@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from orderwatch.adapters.db.engine import make_engine
 from orderwatch.bootstrap import build_app
-from orderwatch.entrypoints.cli.demo import build_settings
+from orderwatch.entrypoints.cli.simulation import build_settings
 from orderwatch.settings import Settings
 
 

@@ -22,14 +22,13 @@ from orderwatch.adapters.db.tables import MailboxRow
 from orderwatch.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from orderwatch.adapters.db.users import SqlUsers
 from orderwatch.adapters.security.passwords import hash_password
-from orderwatch.bootstrap import App, build_app
+from orderwatch.bootstrap import build_app
 from orderwatch.demo.generator import SOURCE, generate
 from orderwatch.domain.roles import Role
 from orderwatch.entrypoints.cli.common import console, make_app, print_json
-from orderwatch.entrypoints.cli.simulation import kpi_summary, replay_json, run_replay
+from orderwatch.entrypoints.cli.simulation import build_settings, kpi_summary, replay_json, run_replay, settle
 from orderwatch.services.master_data import import_carriers
 from orderwatch.services.ports import CarrierDetails
-from orderwatch.settings import Settings
 
 DEMO_PASSWORD = "orderwatch-demo"  # noqa: S105 - printed on purpose: a local demo's shared login
 DEMO_USERS = {
@@ -84,7 +83,7 @@ def demo(
             session.execute(select(MailboxRow.channel, func.count()).group_by(MailboxRow.channel)).all()
         )
     kpis = kpi_summary(application)
-    _settle(application)
+    settle(application)
     result = {
         "database_url": application.engine.url.render_as_string(),
         "seed": seed,
@@ -112,29 +111,6 @@ def demo(
         from orderwatch.entrypoints.cli.serve import run_server
 
         run_server(build_app(settings))
-
-
-def build_settings(settings: Settings) -> Settings:
-    """The settings the demo builds its own fresh database with: SQLite without fsync.
-
-    That database is generated from scratch on every run, so losing it to a power cut
-    costs one more run; syncing it at every WAL checkpoint cost about a third of the build's
-    wall time here. The server afterwards opens it with the configured mode.
-    """
-    return settings.model_copy(update={"sqlite_synchronous": "OFF"})
-
-
-def _settle(application: App) -> None:
-    """Fold the write-ahead log into the database file and close the build's connections."""
-    if application.engine.dialect.name == "sqlite":
-        # On the driver's connection: a checkpoint cannot run inside the transaction that
-        # SQLAlchemy would begin first.
-        raw = application.engine.raw_connection()
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-    application.engine.dispose()
 
 
 def _create_logins(uow_factory: Callable[[], SqlAlchemyUnitOfWork], *, now: datetime) -> None:
