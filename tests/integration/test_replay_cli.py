@@ -34,7 +34,8 @@ def test_a_replay_builds_an_empty_database_from_scratch_then_an_existing_one_nor
     assert first["database"] == "built from scratch (SQLite without fsync)"
     assert again["database"] == "existing"  # a database with orders is never written without fsync
     replayed = first["replay"]
-    assert isinstance(replayed, dict) and replayed["commands"] > 0
+    assert isinstance(replayed, dict)
+    assert replayed["commands"] > 0
     assert replayed["by_kind"]["UpsertOrder"] > 0
     # The replayed history is the same the second time (idempotent ingestion): same KPIs.
     assert first["kpis"] == again["kpis"]
